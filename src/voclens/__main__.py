@@ -1,0 +1,5 @@
+import sys
+
+from voclens.cli import main
+
+sys.exit(main())

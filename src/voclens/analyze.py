@@ -1,0 +1,84 @@
+"""``voclens.analyze``: files (or texts) in, an analysed ``Corpus`` out, outputs written on request.
+
+The CLI and the HTTP layer call this and nothing deeper, so every entry point runs the same
+pipeline with the same settings.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from voclens.config import Settings
+from voclens.corpus import Corpus
+from voclens.errors import InputError
+from voclens.pipeline import Pipeline, ProgressFn, RunContext
+
+
+def default_pipeline() -> Pipeline:
+    """segment -> tokenize -> embed -> sentiment -> themes -> summarize."""
+    from voclens.embed import EmbedStage
+    from voclens.lenses.stages import SentimentStage, SummarizeStage
+    from voclens.text.stages import Segmenter, Tokenizer
+    from voclens.themes import ThemeStage
+
+    return Pipeline([Segmenter(), Tokenizer(), EmbedStage(), SentimentStage(), ThemeStage(), SummarizeStage()])
+
+
+def analyze(
+    inputs: Corpus | Iterable[str | Path] | str | Path,
+    *,
+    out: str | Path | None = None,
+    settings: Settings | None = None,
+    config: str | Path | None = None,
+    pipeline: Pipeline | None = None,
+    progress: ProgressFn | None = None,
+    **overrides: Any,
+) -> Corpus:
+    """Analyse feedback files (CSV/TSV/JSONL/JSON/XLSX/Parquet/TXT) or a prepared ``Corpus``.
+
+    ``overrides`` are dotted settings (``**{"themes.n_themes": 8}``) or their short names
+    (``n_themes=8``). With ``out``, the tables, report.html and manifest.json are written there.
+    """
+    started = datetime.now(timezone.utc).astimezone()
+    t0 = time.perf_counter()
+    settings = settings or Settings.load(config, _expand(overrides))
+    paths: list[str] = []
+    if isinstance(inputs, Corpus):
+        corpus = inputs
+    else:
+        from voclens.ingest import load_corpus
+
+        paths = [str(inputs)] if isinstance(inputs, (str, Path)) else [str(p) for p in inputs]
+        if not paths:
+            raise InputError("No input files given. Pass one or more CSV/TSV/JSONL/JSON/XLSX/Parquet/TXT files.")
+        t_in = time.perf_counter()
+        corpus = load_corpus(paths, settings.ingest)
+        corpus.meta.setdefault("timings", {})["ingest"] = round(time.perf_counter() - t_in, 4)
+    ctx = RunContext(settings=settings, progress=progress)
+    corpus = (pipeline or default_pipeline())(corpus, ctx)
+    corpus.meta["settings"] = settings.to_dict()
+    if out is not None:
+        from voclens.outputs import write_outputs
+
+        t_out = time.perf_counter()
+        corpus.meta["timings"]["analysis_total"] = round(t_out - t0, 4)
+
+        corpus.meta["manifest"] = write_outputs(corpus, out, settings, paths, started)
+        corpus.meta["timings"]["write"] = round(time.perf_counter() - t_out, 4)
+    corpus.meta.setdefault("timings", {})["total"] = round(time.perf_counter() - t0, 4)
+    return corpus
+
+
+_SHORT = {
+    "n_themes": "themes.n_themes", "seed": "themes.seed", "embedder": "embed.embedder", "mask_pii": "text.mask_pii",
+    "text_column": "ingest.text_column", "id_column": "ingest.id_column", "date_column": "ingest.date_column",
+    "rating_column": "ingest.rating_column", "channel_column": "ingest.channel_column", "channel": "ingest.channel",
+    "encoding": "ingest.encoding", "sentiment_model": "sentiment.model",
+}
+
+
+def _expand(overrides: dict[str, Any]) -> dict[str, Any]:
+    return {(k if "." in k else _SHORT.get(k, k)): v for k, v in overrides.items()}

@@ -1,0 +1,170 @@
+"""Typed settings, read from a TOML file and CLI flags, validated in one place.
+
+Settings are data: each field carries its constraint in ``field(metadata=...)`` and
+``Settings.validate`` checks them all with one generated message (the idea of scikit-learn's
+``_param_validation``). The CLI only translates flags to dotted keys (``themes.n_themes``), so a
+TOML file and flags always mean the same thing, and the manifest records the merged result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voclens.errors import ConfigError
+
+CHANNELS = ("review", "ticket", "sns", "interview", "other")
+
+
+def _opt(default, *, choices=None, low=None, high=None, doc=""):
+    meta = {"choices": choices, "low": low, "high": high, "doc": doc}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class IngestSettings:
+    text_column: str | None = _opt(None, doc="column holding the text (found by name when unset)")
+    id_column: str | None = _opt(None, doc="column holding a stable id")
+    date_column: str | None = _opt(None, doc="column holding the date")
+    rating_column: str | None = _opt(None, doc="column holding a star rating or score")
+    channel_column: str | None = _opt(None, doc="column holding the channel")
+    channel: str | None = _opt(None, choices=(None, *CHANNELS), doc="channel for every row (else guessed per file)")
+    encoding: str | None = _opt(None, doc="force an encoding (else detected: UTF-8, UTF-8 BOM, CP932)")
+    max_chars: int = _opt(20000, low=1, doc="texts longer than this are cut (and counted in the manifest)")
+
+
+@dataclass
+class TextSettings:
+    mask_pii: bool = _opt(True, doc="mask e-mail, phone, address, card numbers and names in every output")
+    split_clauses: bool = _opt(True, doc="split contrastive clauses (〜が、〜けど) into their own segments")
+    min_clause_chars: int = _opt(4, low=1, doc="a clause shorter than this stays with its neighbour")
+
+
+@dataclass
+class EmbedSettings:
+    embedder: str = _opt("use", doc="'use' (offline multilingual USE) or 'st:NAME_OR_PATH' (sentence-transformers)")
+    batch_size: int = _opt(256, low=1)
+    threads: int = _opt(2, low=1)
+
+
+@dataclass
+class ThemeSettings:
+    n_themes: int | None = _opt(None, low=1, doc="fixed number of themes (found automatically when unset)")
+    min_themes: int = _opt(4, low=1)
+    max_themes: int = _opt(40, low=2)
+    lexical_weight: float = _opt(0.7, low=0.0, high=5.0, doc="weight of lemma LSA features beside embeddings")
+    dims: int = _opt(32, low=2, doc="dimensions kept by PCA before clustering")
+    context_weight: float = _opt(1.0, low=0.0, high=10.0, doc="weight of the document's mean embedding blended into each segment")
+    sample_size: int = _opt(20000, low=100, doc="clustering is fitted on at most this many segments")
+    outlier_z: float = _opt(3.0, low=0.0, doc="segments this many robust SDs below their theme's typical similarity stay unassigned")
+    n_keywords: int = _opt(10, low=1)
+    n_quotes: int = _opt(5, low=0)
+    seed: int = _opt(0, low=0)
+
+
+@dataclass
+class SentimentSettings:
+    model: str = _opt("default", doc="'default' (shipped model) or a path to a model folder")
+    mixed_margin: float = _opt(0.25, low=0.0, high=1.0, doc="a document is mixed when both sides reach this share")
+
+
+@dataclass
+class OutputSettings:
+    formats: list = _opt(["csv", "parquet", "html"], doc="outputs to write")
+    progress: bool = _opt(True, doc="show progress bars (CLI)")
+
+
+@dataclass
+class Settings:
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    text: TextSettings = field(default_factory=TextSettings)
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
+    themes: ThemeSettings = field(default_factory=ThemeSettings)
+    sentiment: SentimentSettings = field(default_factory=SentimentSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+
+    # -- building ------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> "Settings":
+        """Defaults, then the TOML file, then ``overrides`` (dotted keys), then validation."""
+        settings = cls()
+        if path is not None:
+            p = Path(path)
+            if not p.is_file():
+                raise ConfigError(f"Settings file {p} does not exist. Check the path given to --config.")
+            try:
+                data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{p} is not valid TOML ({exc}). Fix the file or remove --config.") from exc
+            settings = settings.merge(_flatten(data))
+        if overrides:
+            settings = settings.merge({k: v for k, v in overrides.items() if v is not None})
+        settings.validate()
+        return settings
+
+    def merge(self, flat: dict[str, Any]) -> "Settings":
+        """A copy with dotted keys (``section.name``) set; unknown keys are errors."""
+        new = dataclasses.replace(self, **{f.name: dataclasses.replace(getattr(self, f.name)) for f in dataclasses.fields(self)})
+        for key, value in flat.items():
+            section_name, _, name = key.partition(".")
+            section = getattr(new, section_name, None)
+            if section is None or not dataclasses.is_dataclass(section) or name not in {f.name for f in dataclasses.fields(section)}:
+                raise ConfigError(f"Unknown setting '{key}'. Known settings: {', '.join(sorted(self.keys()))}.")
+            setattr(section, name, value)
+        return new
+
+    def keys(self) -> list[str]:
+        return [f"{s.name}.{f.name}" for s in dataclasses.fields(self) for f in dataclasses.fields(getattr(self, s.name))]
+
+    def validate(self) -> None:
+        """Check every field against its declared constraint; one message lists all problems."""
+        problems = []
+        for s in dataclasses.fields(self):
+            section = getattr(self, s.name)
+            for f in dataclasses.fields(section):
+                value, meta = getattr(section, f.name), f.metadata
+                key = f"{s.name}.{f.name}"
+                if meta.get("choices") is not None and value not in meta["choices"]:
+                    problems.append(f"{key} must be one of {[c for c in meta['choices'] if c is not None]}, got {value!r}")
+                    continue
+                if value is None:
+                    continue
+                kind = str(f.type).split("|")[0].strip()
+                ok = {
+                    "bool": isinstance(value, bool),
+                    "int": isinstance(value, int) and not isinstance(value, bool),
+                    "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+                    "str": isinstance(value, str),
+                    "list": isinstance(value, (list, tuple)),
+                }.get(kind, True)
+                if not ok:
+                    problems.append(f"{key} must be of type {kind}, got {value!r}")
+                    continue
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    if meta.get("low") is not None and value < meta["low"]:
+                        problems.append(f"{key} must be >= {meta['low']}, got {value!r}")
+                    if meta.get("high") is not None and value > meta["high"]:
+                        problems.append(f"{key} must be <= {meta['high']}, got {value!r}")
+        if self.themes.min_themes > self.themes.max_themes:
+            problems.append("themes.min_themes must not exceed themes.max_themes")
+        if problems:
+            raise ConfigError("Invalid settings: " + "; ".join(problems) + ". Fix them in the TOML file or the flags.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            flat.update(_flatten(v, key + "."))
+        else:
+            flat[key] = v
+    return flat

@@ -1,0 +1,100 @@
+"""Polarity lexicon hits as features (resources/sentiment/*.tsv, written by the team).
+
+Lexicon scores are features for the learned classifier, not the classifier: they carry the
+words the training corpus has not seen, while the classifier learns when they mislead.
+A hit is flipped by a following negation (美味しくない) and scaled by a preceding intensifier
+(とても) or downtoner (少し). Emoji and kaomoji are matched on the surface text.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from voclens.text.tokenize import Token, tokenize
+
+N_FEATURES = 8
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    words: dict[str, float]  # lemma or surface -> signed strength
+    symbols: dict[str, float]  # emoji / kaomoji / multi-char phrases matched on text
+    negators: frozenset[str]
+    scale: dict[str, float]  # intensifiers (>1) and downtoners (<1)
+    symbol_re: re.Pattern | None = field(default=None, compare=False)
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    path = resources.files("voclens.resources").joinpath("sentiment").joinpath(name)
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+@functools.lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    words: dict[str, float] = {}
+    symbols: dict[str, float] = {}
+    for r in _rows("lexicon.tsv"):
+        term = (r.get("term") or "").strip()
+        if not term:
+            continue
+        try:
+            value = float(r["polarity"]) * float(r.get("strength") or 1)
+        except (TypeError, ValueError):
+            continue
+        kind = (r.get("kind") or "").strip()
+        if kind in ("emoji", "kaomoji", "phrase") or not _is_word(term):
+            symbols[term] = value
+        else:
+            words[term] = value
+    negators, scale = set(), {}
+    for r in _rows("modifiers.tsv"):
+        term, kind = (r.get("term") or "").strip(), (r.get("kind") or "").strip()
+        if kind == "negation":
+            negators.add(term)
+        elif kind in ("intensifier", "downtoner"):
+            try:
+                scale[term] = float(r.get("value") or 1)
+            except ValueError:
+                pass
+    pattern = "|".join(re.escape(s) for s in sorted(symbols, key=len, reverse=True))
+    return Lexicon(words, symbols, frozenset(negators), scale, re.compile(pattern) if pattern else None)
+
+
+def _is_word(term: str) -> bool:
+    return len(tokenize(term)) == 1
+
+
+def lexicon_features(text: str, tokens: list[Token] | None = None, lex: Lexicon | None = None) -> np.ndarray:
+    """[pos_sum, neg_sum, n_pos, n_neg, negated_hits, symbol_score, exclaim, question]."""
+    lex = lex or load_lexicon()
+    toks = tokens if tokens is not None else tokenize(text)
+    pos = neg = 0.0
+    n_pos = n_neg = negated = 0
+    for i, t in enumerate(toks):
+        v = lex.words.get(t.lemma)
+        if v is None:
+            v = lex.words.get(t.base, lex.words.get(t.surface))
+        if v is None:
+            continue
+        if i > 0 and toks[i - 1].surface in lex.scale:
+            v *= lex.scale[toks[i - 1].surface]
+        # a negation within the next three tokens flips the polarity (美味しく/なかっ/た)
+        if any(u.base in lex.negators or u.surface in lex.negators for u in toks[i + 1:i + 4] if u.pos in ("助動詞", "形容詞")):
+            v, negated = -v, negated + 1
+        if v > 0:
+            pos, n_pos = pos + v, n_pos + 1
+        elif v < 0:
+            neg, n_neg = neg - v, n_neg + 1
+    sym = sum(lex.symbols[m] for m in lex.symbol_re.findall(text)) if lex.symbol_re is not None else 0.0
+    return np.array(
+        [pos, neg, n_pos, n_neg, negated, sym, text.count("!"), text.count("?")], dtype=np.float32
+    )

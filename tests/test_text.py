@@ -1,0 +1,98 @@
+"""Normalisation offsets, PII masking, sentence and clause splitting, tokens and terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from voclens.text.normalize import analysis_text, extract_features, normalize
+from voclens.text.pii import find_pii, mask, mask_text
+from voclens.text.segment import segment
+from voclens.text.tokenize import content_terms, japanese_nlp, tokenize
+
+
+def _segments(raw: str, clauses: bool = True) -> list[str]:
+    n = normalize(raw)
+    return [n.text[s.start:s.end] for s in segment(n.text, tokenize(n.text), clauses=clauses)]
+
+
+def test_normalize_widths_marks_and_offsets():
+    raw = "ｱﾌﾟﾘが落ちる！！！ーーーＷｉＦｉ　最悪～～"
+    n = normalize(raw)
+    assert n.text == "アプリが落ちる!ーwifi 最悪〜"
+    assert len(n.offsets) == len(n.text) + 1
+    a, b = n.raw_span(0, 3)  # アプリ came from four half-width characters
+    assert raw[a:b] == "ｱﾌﾟﾘ"
+    a, b = n.raw_span(n.text.index("wifi"), n.text.index("wifi") + 4)
+    assert raw[a:b] == "ＷｉＦｉ"
+
+
+def test_urls_are_copied_not_squashed_and_features_kept():
+    n = normalize("https://www.Example.com/A を見て #モグモグマート @mogu_support すごーーーい")
+    f = extract_features(n.text)
+    assert f.urls == ("https://www.Example.com/A",)
+    assert f.mentions == ("@mogu_support",) and f.hashtags == ("モグモグマート",)
+    assert analysis_text(n.text) == "を見て モグモグマート すごーい"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("配達の田中さんに連絡", "配達の[NAME]さんに連絡"),
+        ("山田太郎様 宛", "[NAME]様 宛"),
+        ("連絡先 taro.yamada@example.com まで", "連絡先 [EMAIL] まで"),
+        ("携帯 090-1234-5678 です", "携帯 [PHONE] です"),
+        ("０３－１２３４－５６７８へ", "[PHONE]へ"),
+        ("〒150-0001 東京都渋谷区神宮前1-2-3", "[POSTCODE] [ADDRESS]"),
+        ("カード 4111 1111 1111 1111 で払った", "カード [CARD] で払った"),
+    ],
+)
+def test_pii_is_masked(raw, expected):
+    assert mask_text(raw) == expected
+
+
+def test_roles_and_dates_are_not_masked():
+    text = "店員さんとお客様、ドライバーさんに感謝。注文番号 20261028-0012、2026-10-28 の件"
+    assert find_pii(normalize(text).text) == []
+
+
+def test_mask_with_offset_only_touches_the_slice():
+    text = "前文。佐藤さんが対応"
+    spans = find_pii(text)
+    assert mask(text[3:], spans, offset=3) == "[NAME]さんが対応"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("配送は早かったが、梱包が雑でした。", ["配送は早かったが、", "梱包が雑でした。"]),
+        ("味は美味しいけど量が少ない😭次は頼まないかも", ["味は美味しいけど", "量が少ない😭", "次は頼まないかも"]),
+        ("高いのに美味しくない", ["高いのに", "美味しくない"]),
+        ("返信が遅い。しかし、対応は丁寧でした(^^)", ["返信が遅い。", "しかし、対応は丁寧でした(^^)"]),
+        ("すみませんが、返品の方法を教えてください。", ["すみませんが、返品の方法を教えてください。"]),
+        ("梱包が雑でした。", ["梱包が雑でした。"]),  # が as subject marker is no boundary
+        ("使うのに便利です", ["使うのに便利です"]),  # purpose のに is no boundary
+        ("普通でした。(笑)", ["普通でした。(笑)"]),  # a lone mark stays with its sentence
+        ("メールはa.b@example.comです。よろしく。", ["メールはa.b@example.comです。", "よろしく。"]),
+        ("アプリが落ちる\n二度と使わない", ["アプリが落ちる", "二度と使わない"]),
+    ],
+)
+def test_sentences_and_contrastive_clauses(raw, expected):
+    assert _segments(raw) == expected
+
+
+def test_clause_splitting_can_be_turned_off():
+    assert _segments("配送は早かったが、梱包が雑でした。", clauses=False) == ["配送は早かったが、梱包が雑でした。"]
+
+
+def test_terms_join_compounds_keep_negation_and_drop_stop_words():
+    terms = content_terms(tokenize("お客様センターの配送遅延がひどくて電話が繋がらない。決済エラーが出る"))
+    assert "お客様センター" in terms and "配送遅延" in terms and "決済エラー" in terms
+    assert "繋がらない" in terms
+    assert "こと" not in terms and "する" not in terms
+
+
+def test_spacy_tokenizer_without_sudachi():
+    doc = japanese_nlp()("配送が遅かったです")
+    assert [t.text for t in doc][:2] == ["配送", "が"]
+    assert doc[2].lemma_ == "遅い" and doc[2].pos_ == "ADJ"
+    assert doc.text == "配送が遅かったです"

@@ -1,0 +1,73 @@
+"""Clustering: automatic k, reproducibility, outliers, memory-safe scale, labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voclens.errors import NotFittedError
+from voclens.themes import AutoKMeans, HybridFeatures
+from voclens.themes.label import class_tfidf, make_label, top_keywords
+
+
+def _blobs(n_per=150, k=6, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dim)) * 4
+    x = np.vstack([c + rng.normal(size=(n_per, dim)) for c in centres])
+    y = np.repeat(np.arange(k), n_per)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), y
+
+
+def test_k_is_found_near_the_truth_and_results_reproduce():
+    x, y = _blobs()
+    a = AutoKMeans(seed=1).fit(x)
+    b = AutoKMeans(seed=1).fit(x)
+    assert 5 <= a.n_clusters_ <= 8
+    la, _ = a.predict(x)
+    lb, _ = b.predict(x)
+    assert np.array_equal(la, lb)
+    assert a.selection_["method"] == "gmm-bic"
+
+
+def test_fixed_k_and_few_outliers():
+    x, _ = _blobs()
+    m = AutoKMeans(n_clusters=4, seed=0).fit(x)
+    labels, sims = m.predict(x)
+    assert m.n_clusters_ == 4 and sims.shape == (len(x),)
+    assert (labels == -1).mean() < 0.05
+
+
+def test_fits_100k_rows_on_a_sample_without_pairwise_matrices():
+    x, _ = _blobs(n_per=17000, k=6, dim=8)  # 102k rows; an n x n float32 matrix would need 40 GB
+    m = AutoKMeans(n_clusters=6, sample_size=5000, n_init=1).fit(x)
+    labels, _ = m.predict(x)
+    assert labels.shape == (len(x),)
+
+
+def test_unfitted_estimators_say_so():
+    with pytest.raises(NotFittedError):
+        AutoKMeans().predict(np.zeros((2, 2), np.float32))
+    with pytest.raises(NotFittedError):
+        HybridFeatures().transform(np.zeros((2, 2), np.float32), [[], []])
+
+
+def test_hybrid_features_shape_and_unit_rows():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(60, 20)).astype(np.float32)
+    terms = [["配送", "遅延"] if i % 2 else ["味", "美味しい"] for i in range(60)]
+    z = HybridFeatures(dims=8).fit_transform(emb, terms)
+    assert z.shape == (60, 8)
+    assert np.allclose(np.linalg.norm(z, axis=1), 1, atol=1e-4)
+
+
+def test_class_tfidf_surfaces_distinctive_terms():
+    terms = [["配送", "遅延", "商品"], ["配送", "遅い", "商品"], ["味", "美味しい", "商品"], ["味", "量", "商品"]]
+    ctf, words = class_tfidf(terms, np.array([0, 0, 1, 1]), 2)
+    kw = top_keywords(ctf, words, 2)
+    assert kw[0][0] == "配送" and kw[1][0] == "味"
+    assert "商品" not in kw[0] and "商品" not in kw[1]
+
+
+def test_labels_skip_contained_words():
+    assert make_label(["配送遅延", "配送", "遅い"]) == "配送遅延・遅い"
+    assert make_label(["電話", "繋がらない", "窓口"]) == "電話・繋がらない"
