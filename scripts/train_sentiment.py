@@ -59,7 +59,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="evaluation data (optional)")
     ap.add_argument("--C", type=float, default=4.0)
     ap.add_argument("--embed-weight", type=float, default=0.5)
-    ap.add_argument("--lexicon-weight", type=float, default=0.5)
+    ap.add_argument("--lexicon-weight", type=float, default=1.0)
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args()
 

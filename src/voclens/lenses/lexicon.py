@@ -16,6 +16,7 @@ from importlib import resources
 
 import numpy as np
 
+from voclens.text.normalize import normalize
 from voclens.text.tokenize import Token, tokenize
 
 N_FEATURES = 8
@@ -51,6 +52,7 @@ def load_lexicon() -> Lexicon:
         except (TypeError, ValueError):
             continue
         kind = (r.get("kind") or "").strip()
+        term = normalize(term).text  # match what the pipeline sees: NFKC, folded widths
         if kind in ("emoji", "kaomoji", "phrase") or not _is_word(term):
             symbols[term] = value
         else:
@@ -74,16 +76,26 @@ def _is_word(term: str) -> bool:
 
 
 def lexicon_features(text: str, tokens: list[Token] | None = None, lex: Lexicon | None = None) -> np.ndarray:
-    """[pos_sum, neg_sum, n_pos, n_neg, negated_hits, symbol_score, exclaim, question]."""
+    """[pos_sum, neg_sum, n_pos, n_neg, negated_hits, symbol_score, exclaim, question].
+
+    Phrases, emoji and kaomoji are matched on the text first (longest first); words inside a
+    matched phrase are not counted again, so 不親切 never also counts as 親切.
+    """
     lex = lex or load_lexicon()
     toks = tokens if tokens is not None else tokenize(text)
+    covered: list[tuple[int, int]] = []
+    sym = 0.0
+    if lex.symbol_re is not None:
+        for m in lex.symbol_re.finditer(text):
+            sym += lex.symbols[m.group()]
+            covered.append(m.span())
     pos = neg = 0.0
     n_pos = n_neg = negated = 0
     for i, t in enumerate(toks):
         v = lex.words.get(t.lemma)
         if v is None:
             v = lex.words.get(t.base, lex.words.get(t.surface))
-        if v is None:
+        if v is None or any(a <= t.start < b for a, b in covered):
             continue
         if i > 0 and toks[i - 1].surface in lex.scale:
             v *= lex.scale[toks[i - 1].surface]
@@ -94,7 +106,4 @@ def lexicon_features(text: str, tokens: list[Token] | None = None, lex: Lexicon 
             pos, n_pos = pos + v, n_pos + 1
         elif v < 0:
             neg, n_neg = neg - v, n_neg + 1
-    sym = sum(lex.symbols[m] for m in lex.symbol_re.findall(text)) if lex.symbol_re is not None else 0.0
-    return np.array(
-        [pos, neg, n_pos, n_neg, negated, sym, text.count("!"), text.count("?")], dtype=np.float32
-    )
+    return np.array([pos, neg, n_pos, n_neg, negated, sym, text.count("!"), text.count("?")], dtype=np.float32)

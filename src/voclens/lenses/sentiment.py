@@ -35,7 +35,7 @@ class SentimentModel:
         ngram_range: tuple[int, int] = (1, 3),
         n_features: int = 2**18,
         embed_weight: float = 0.5,
-        lexicon_weight: float = 0.5,
+        lexicon_weight: float = 1.0,
         class_weight: dict | str | None = None,
     ):
         self.C = C

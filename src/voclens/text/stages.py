@@ -10,7 +10,7 @@ from voclens.pipeline import RunContext
 from voclens.text.normalize import HASHTAG_RE, MENTION_RE, URL_RE, analysis_text, normalize
 from voclens.text.pii import PiiSpan, find_pii, mask
 from voclens.text.segment import segment
-from voclens.text.tokenize import content_terms, tokenize
+from voclens.text.tokenize import content_terms, noun_terms, tokenize
 
 
 class Segmenter:
@@ -66,19 +66,22 @@ class Segmenter:
 
 
 class Tokenizer:
-    """Segments -> content terms (joined compounds, folded lemmas, stop words dropped)."""
+    """Segments -> content terms for keywords and labels, and nouns for topic features."""
 
     name = "tokenize"
     requires = ("segments.norm",)
-    assigns = ("segments.terms",)
+    assigns = ("segments.terms", "segments.nouns")
 
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         norms = corpus.segments["norm"].tolist()
-        terms = []
+        terms, nouns = [], []
         for k, text in enumerate(norms):
-            terms.append(content_terms(tokenize(text)))
+            toks = tokenize(text)
+            terms.append(content_terms(toks))
+            nouns.append(noun_terms(toks))
             if k % 5000 == 0:
                 ctx.report(self.name, k + 1, len(norms))
         ctx.report(self.name, len(norms), len(norms))
         corpus.segments["terms"] = terms
+        corpus.segments["nouns"] = nouns
         return corpus

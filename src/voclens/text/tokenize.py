@@ -121,6 +121,32 @@ def content_terms(tokens: list[Token], *, stop: frozenset[str] | None = None) ->
     return terms
 
 
+def noun_terms(tokens: list[Token], *, stop: frozenset[str] | None = None) -> list[str]:
+    """Nouns for topic features: each noun of a compound and the compound itself.
+
+    配送遅延 gives 配送, 遅延 and 配送遅延, so a segment about 配送 and one about 配送遅延 share
+    a feature; predicates (遅い, 繋がらない) are left to the embeddings and the labels.
+    """
+    stop = stop_words() if stop is None else stop
+    out: list[str] = []
+    run: list[Token] = []
+    for t in [*tokens, None]:
+        if t is not None and _is_compound_part(t):
+            run.append(t)
+            continue
+        nouns = [p for p in run if p.pos == "名詞"]
+        for p in nouns:
+            w = _fold(p) if p.pos2 != "固有名詞" else p.surface
+            if w not in stop and not _is_junk(w):
+                out.append(w)
+        if len(nouns) > 1:
+            whole = "".join(p.surface if p.pos != "名詞" or p.pos2 == "固有名詞" else _fold(p) for p in run)
+            if whole not in stop and not _is_junk(whole):
+                out.append(whole)
+        run = []
+    return out
+
+
 def _fold(t: Token) -> str:
     # kana spellings fold to the dictionary's written form (つながり -> 繋がり); words written with
     # kanji keep their surface, so product names (旬彩) are never rewritten (彩 -> 彩り)

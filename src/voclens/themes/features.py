@@ -1,4 +1,4 @@
-"""Clustering features: sentence embeddings beside lemma LSA, reduced by PCA.
+"""Clustering features: sentence embeddings beside noun LSA, reduced by PCA.
 
 Embeddings see paraphrases (届かない ~ 配送が遅い); lemma TF-IDF sees the exact product and
 feature names customers repeat (モグ定期便, 決済エラー) that multilingual embeddings blur. Both
@@ -25,7 +25,7 @@ def _identity(x):
 class HybridFeatures:
     """Embeddings + weighted lemma LSA -> PCA -> unit rows."""
 
-    def __init__(self, lexical_weight: float = 0.7, n_lsa: int = 100, dims: int = 32, sample_size: int = 20000, seed: int = 0):
+    def __init__(self, lexical_weight: float = 1.0, n_lsa: int = 200, dims: int = 32, sample_size: int = 20000, seed: int = 0):
         self.lexical_weight = lexical_weight
         self.n_lsa = n_lsa
         self.dims = dims

@@ -26,7 +26,7 @@ class ThemeStage:
     same ``fit``/``transform`` and ``fit``/``predict`` methods (BERTopic-style modularity)."""
 
     name = "themes"
-    requires = ("segments.terms", "embeddings")
+    requires = ("segments.terms", "segments.nouns", "embeddings")
     assigns = (
         "segments.theme_id", "segments.theme_similarity", "documents.theme_id",
         "themes.theme_id", "themes.label", "themes.keywords", "themes.size",
@@ -38,7 +38,9 @@ class ThemeStage:
 
     def _parts(self, ctx: RunContext):
         o = ctx.settings.themes
-        features = self.features or HybridFeatures(o.lexical_weight, dims=o.dims, sample_size=o.sample_size, seed=o.seed)
+        features = self.features or HybridFeatures(
+            o.lexical_weight, n_lsa=o.lsa_dims, dims=o.dims, sample_size=o.sample_size, seed=o.seed
+        )
         clusterer = self.clusterer or AutoKMeans(
             o.n_themes, o.min_themes, o.max_themes, sample_size=o.sample_size, outlier_z=o.outlier_z, seed=o.seed
         )
@@ -48,7 +50,8 @@ class ThemeStage:
         o = ctx.settings.themes
         seg = corpus.segments
         n = len(seg)
-        terms = seg["terms"].tolist()
+        terms = seg["terms"].tolist()  # keywords and labels
+        nouns = seg["nouns"].tolist()  # lexical topic features
         if n < 2:
             corpus.segments = seg.assign(theme_id=np.full(n, -1, dtype=np.int64), theme_similarity=np.zeros(n, dtype=np.float32))
             corpus.documents = corpus.documents.assign(theme_id=np.int64(-1))
@@ -57,11 +60,11 @@ class ThemeStage:
             return corpus
         features, clusterer = self._parts(ctx)
         ctx.report(self.name, 0, 3)
-        doc_index, doc_emb, doc_terms = _documents(seg["doc_id"].to_numpy(), corpus.embeddings, terms)
+        doc_index, doc_emb, doc_terms = _documents(seg["doc_id"].to_numpy(), corpus.embeddings, nouns)
         features.fit(doc_emb, doc_terms)
         x_doc = features.transform(doc_emb, doc_terms)
         context = unit_rows(corpus.embeddings + o.context_weight * doc_emb[doc_index])
-        x = features.transform(context, terms)
+        x = features.transform(context, nouns)
         ctx.report(self.name, 1, 3)
         clusterer.fit(x, k_data=x_doc)
         raw_labels, sims = clusterer.predict(x)
