@@ -81,7 +81,13 @@ class OutputSettings:
 
 
 @dataclass
+class RunSettings:
+    n_jobs: int = _opt(0, low=0, doc="worker processes for the text stages (0 = every core)")
+
+
+@dataclass
 class Settings:
+    run: RunSettings = field(default_factory=RunSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     text: TextSettings = field(default_factory=TextSettings)
     embed: EmbedSettings = field(default_factory=EmbedSettings)

@@ -107,3 +107,4 @@ def lexicon_features(text: str, tokens: list[Token] | None = None, lex: Lexicon 
         elif v < 0:
             neg, n_neg = neg - v, n_neg + 1
     return np.array([pos, neg, n_pos, n_neg, negated, sym, text.count("!"), text.count("?")], dtype=np.float32)
+

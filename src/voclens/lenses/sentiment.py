@@ -12,6 +12,7 @@ Labels are negative / neutral / positive per segment (``mixed`` when both sides 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from voclens.errors import ModelError, NotFittedError
-from voclens.lenses.lexicon import N_FEATURES, lexicon_features
+from voclens.lenses.lexicon import N_FEATURES, lexicon_features, load_lexicon
+from voclens.parallel import map_chunks
 
 CLASSES = ("negative", "neutral", "positive")
 FORMAT_VERSION = 1
@@ -52,25 +54,36 @@ class SentimentModel:
             alternate_sign=False, norm=None, lowercase=False,
         )
 
-    def _features(self, texts: list[str], embeddings: np.ndarray | None, fit: bool = False) -> sp.csr_matrix:
-        counts = self._hasher().transform(texts)
+    def _raw(self, texts: list[str], n_jobs: int) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Hashed char n-gram counts and lexicon hits: the Python-heavy part, on ``n_jobs`` cores."""
+        if not texts:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float64), np.zeros((0, N_FEATURES), np.float32)
+        load_lexicon()  # loaded before forking, so workers inherit it
+        parts = map_chunks(partial(_raw_chunk, self._hasher()), list(texts), n_jobs=n_jobs)
+        return sp.vstack([p[0] for p in parts]).tocsr(), np.vstack([p[1] for p in parts])
+
+    def _sparse(self, counts: sp.csr_matrix, fit: bool = False) -> sp.csr_matrix:
+        """Char n-gram tf-idf rows (l2-normalised), from a stateless hasher and a stored idf."""
+        counts = counts.copy()
         counts.data = 1 + np.log(counts.data)  # sublinear tf
         if fit:
             df = np.bincount(counts.indices, minlength=self.n_features)
-            self.idf_ = (np.log((1 + len(texts)) / (1 + df)) + 1).astype(np.float32)
+            self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df)) + 1).astype(np.float32)
         tfidf = counts @ sp.diags(self.idf_)
         norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1)).ravel())
         norms[norms == 0] = 1
-        parts = [sp.diags(1 / norms) @ tfidf]
-        lex = np.vstack([lexicon_features(t) for t in texts]) if texts else np.zeros((0, N_FEATURES), np.float32)
+        return (sp.diags(1 / norms) @ tfidf).tocsr()
+
+    def _dense(self, lex: np.ndarray, embeddings: np.ndarray | None, fit: bool = False) -> np.ndarray:
+        """Lexicon hits (squashed) and the weighted embedding, side by side."""
         if fit:
             self.lex_scale_ = np.maximum(np.percentile(np.abs(lex), 99, axis=0), 1.0).astype(np.float32) if len(lex) else np.ones(N_FEATURES, np.float32)
-        parts.append(sp.csr_matrix(self.lexicon_weight * np.tanh(lex / self.lex_scale_)))
+        parts = [self.lexicon_weight * np.tanh(lex / self.lex_scale_)]
         if self.embed_weight > 0:
             if embeddings is None:
                 raise ModelError("This sentiment model uses sentence embeddings; pass them to predict_proba.")
-            parts.append(sp.csr_matrix(self.embed_weight * np.asarray(embeddings, dtype=np.float32)))
-        return sp.hstack(parts).tocsr()
+            parts.append(self.embed_weight * np.asarray(embeddings, dtype=np.float32))
+        return np.hstack(parts).astype(np.float32)
 
     # -- learning -----------------------------------------------------------------------------
     def fit(self, texts: list[str], y: list[str], embeddings: np.ndarray | None = None) -> "SentimentModel":
@@ -78,7 +91,9 @@ class SentimentModel:
         unknown = set(y) - set(CLASSES)
         if unknown:
             raise ValueError(f"Unknown sentiment labels {sorted(unknown)}; use {CLASSES}.")
-        x = self._features(list(texts), embeddings, fit=True)
+        texts = list(texts)
+        counts, lex = self._raw(texts, n_jobs=0)
+        x = sp.hstack([self._sparse(counts, fit=True), sp.csr_matrix(self._dense(lex, embeddings, fit=True))]).tocsr()
         clf = LogisticRegression(C=self.C, max_iter=5000, class_weight=self.class_weight)
         clf.fit(x, y)
         order = [list(clf.classes_).index(c) for c in CLASSES]
@@ -86,22 +101,25 @@ class SentimentModel:
         self.intercept_ = clf.intercept_[order].astype(np.float32)
         return self
 
-    def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
-        """(n, 3) probabilities in the order negative, neutral, positive."""
+    def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None, n_jobs: int = 1) -> np.ndarray:
+        """(n, 3) probabilities in the order negative, neutral, positive (``n_jobs`` processes
+        compute the lexicon features; 0 = every core)."""
         if not hasattr(self, "coef_"):
             raise NotFittedError("SentimentModel is not fitted. Call fit() or SentimentModel.load(folder).")
         texts = list(texts)
         out = np.zeros((len(texts), 3), dtype=np.float32)
+        w_sparse, w_dense = self.coef_[:, : self.n_features], self.coef_[:, self.n_features:]
         for a in range(0, len(texts), 20000):
             emb = None if embeddings is None else embeddings[a:a + 20000]
-            z = self._features(texts[a:a + 20000], emb) @ self.coef_.T + self.intercept_
+            counts, lex = self._raw(texts[a:a + 20000], n_jobs)
+            z = self._sparse(counts) @ w_sparse.T + self._dense(lex, emb) @ w_dense.T + self.intercept_
             z = np.asarray(z) - np.max(z, axis=1, keepdims=True)
             e = np.exp(z)
             out[a:a + 20000] = e / e.sum(axis=1, keepdims=True)
         return out
 
-    def predict(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
-        return np.asarray(CLASSES)[self.predict_proba(texts, embeddings).argmax(axis=1)]
+    def predict(self, texts: list[str], embeddings: np.ndarray | None = None, n_jobs: int = 1) -> np.ndarray:
+        return np.asarray(CLASSES)[self.predict_proba(texts, embeddings, n_jobs).argmax(axis=1)]
 
     # -- persistence ----------------------------------------------------------------------------
     def params(self) -> dict:
@@ -145,6 +163,11 @@ class SentimentModel:
         model.idf_, model.lex_scale_ = w["idf"].astype(np.float32), w["lex_scale"].astype(np.float32)
         model.card_ = cfg.get("card", {})
         return model
+
+
+def _raw_chunk(hasher: HashingVectorizer, texts) -> list[tuple[sp.csr_matrix, np.ndarray]]:
+    lex = np.vstack([lexicon_features(t) for t in texts]) if len(texts) else np.zeros((0, N_FEATURES), np.float32)
+    return [(hasher.transform(texts), lex)]
 
 
 def default_model_dir() -> Path:

@@ -34,7 +34,7 @@ class SentimentStage:
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         model = self.model or load_sentiment_model(ctx.settings.sentiment.model)
         seg = corpus.segments
-        proba = model.predict_proba(seg["norm"].tolist(), corpus.embeddings)
+        proba = model.predict_proba(seg["norm"].tolist(), corpus.embeddings, n_jobs=ctx.settings.run.n_jobs)
         labels = np.asarray(CLASSES, dtype=object)[proba.argmax(axis=1)] if len(seg) else np.array([], dtype=object)
         mixed = (proba[:, 0] >= SEGMENT_MIXED_P) & (proba[:, 2] >= SEGMENT_MIXED_P)
         labels = np.where(mixed, "mixed", labels)

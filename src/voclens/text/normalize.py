@@ -55,8 +55,17 @@ def _chunks(text: str):
         i = j
 
 
+# Anything normalize() would change besides NFKC itself; most feedback has none of it.
+_NEEDS_WORK = re.compile(
+    "[A-Z\t\r\f\v\u3000\u00a0\u0085\u2000-\u200a\u2028\u2029~\u301c\uff5e]"
+    "|([!?！？ー〜…・。、.,♪☆★♡♥wｗ笑\n])\\1|([^\\d ])\\2\\2\\2|  |^[ \n]|[ \n]$| \n|\n "
+)
+
+
 def normalize(raw: str, *, lowercase: bool = True, squash: bool = True) -> Normalized:
     """NFKC, widths, wave dashes, whitespace and repeated marks, with an offset map."""
+    if lowercase and squash and unicodedata.is_normalized("NFKC", raw) and not _NEEDS_WORK.search(raw):
+        return Normalized(raw, tuple(range(len(raw) + 1)))  # nothing to do: identity map
     out: list[str] = []
     offs: list[int] = []
     prev = ""

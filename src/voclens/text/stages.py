@@ -1,16 +1,55 @@
-"""Pipeline stages of the text layer: segment (normalise, mask, split) and tokenize (terms)."""
+"""Pipeline stages of the text layer: segment (normalise, mask, split) and tokenize (terms).
+
+The per-item work lives in module-level functions so that ``voclens.parallel`` can run it on
+every core; the stages only gather the results into tables.
+"""
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from voclens.corpus import Corpus
+from voclens.parallel import map_chunks
 from voclens.pipeline import RunContext
 from voclens.text.normalize import HASHTAG_RE, MENTION_RE, URL_RE, analysis_text, normalize
 from voclens.text.pii import PiiSpan, find_pii, mask
 from voclens.text.segment import segment
 from voclens.text.tokenize import content_terms, noun_terms, tokenize
+
+
+def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_chars: int):
+    """One document -> (masked text, PII kinds found, segment rows)."""
+    norm = normalize(raw)
+    toks = tokenize(norm.text)
+    pii = find_pii(norm.text, toks) if mask_pii else []
+    raw_pii = [PiiSpan(*norm.raw_span(s.start, s.end), s.kind) for s in pii]  # same spans, original offsets
+    protected = [(s.start, s.end) for s in pii] + [m.span() for m in URL_RE.finditer(norm.text)] + [
+        m.span() for m in MENTION_RE.finditer(norm.text)
+    ]
+    rows = []
+    for span in segment(norm.text, toks, clauses=clauses, min_clause_chars=min_clause_chars, protected=protected):
+        rs, re_ = norm.raw_span(span.start, span.end)
+        norm_seg = norm.text[span.start:span.end]
+        if pii:
+            norm_seg = mask(norm_seg, pii, offset=span.start)
+        shown = mask(raw[rs:re_], raw_pii, offset=rs) if raw_pii else raw[rs:re_]
+        rows.append((span.sent_idx, span.clause_idx, rs, re_, shown, analysis_text(norm_seg), HASHTAG_RE.findall(norm_seg)))
+    return (mask(raw, raw_pii) if raw_pii else raw), [s.kind for s in pii], rows
+
+
+def _segment_chunk(texts, **opts):
+    return [segment_document(t, **opts) for t in texts]
+
+
+def _terms_chunk(texts):
+    out = []
+    for text in texts:
+        toks = tokenize(text)
+        out.append((content_terms(toks), noun_terms(toks)))
+    return out
 
 
 class Segmenter:
@@ -24,43 +63,28 @@ class Segmenter:
         opts = ctx.settings.text
         docs = corpus.documents
         originals = corpus.originals if len(corpus.originals) == len(docs) else docs.set_index("doc_id")["text"]
-        rows: dict[str, list] = {k: [] for k in ("doc_id", "sent_idx", "clause_idx", "start", "end", "text", "norm", "hashtags")}
-        masked_docs: list[str] = []
+        doc_ids = docs["doc_id"].to_numpy()
+        work = partial(_segment_chunk, mask_pii=opts.mask_pii, clauses=opts.split_clauses, min_clause_chars=opts.min_clause_chars)
+        results = map_chunks(
+            work, originals.reindex(doc_ids).tolist(), n_jobs=ctx.settings.run.n_jobs,
+            progress=lambda d, t: ctx.report(self.name, d, t),
+        )
+        columns = ("sent_idx", "clause_idx", "start", "end", "text", "norm", "hashtags")
+        rows: dict[str, list] = {k: [] for k in ("doc_id", *columns)}
         pii_counts: dict[str, int] = {}
-        total = len(docs)
-        for k, doc_id in enumerate(docs["doc_id"].to_numpy()):
-            raw = originals[doc_id]
-            norm = normalize(raw)
-            toks = tokenize(norm.text)
-            pii = find_pii(norm.text, toks) if opts.mask_pii else []
-            for s in pii:
-                pii_counts[s.kind] = pii_counts.get(s.kind, 0) + 1
-            raw_pii = [PiiSpan(*norm.raw_span(s.start, s.end), s.kind) for s in pii]  # same spans, original offsets
-            protected = [(s.start, s.end) for s in pii] + [m.span() for m in URL_RE.finditer(norm.text)] + [
-                m.span() for m in MENTION_RE.finditer(norm.text)
-            ]
-            masked_docs.append(mask(raw, raw_pii) if raw_pii else raw)
-            for span in segment(norm.text, toks, clauses=opts.split_clauses, min_clause_chars=opts.min_clause_chars, protected=protected):
-                rs, re_ = norm.raw_span(span.start, span.end)
-                norm_seg = norm.text[span.start:span.end]
-                if pii:
-                    norm_seg = mask(norm_seg, pii, offset=span.start)
-                rows["doc_id"].append(doc_id)
-                rows["sent_idx"].append(span.sent_idx)
-                rows["clause_idx"].append(span.clause_idx)
-                rows["start"].append(rs)
-                rows["end"].append(re_)
-                rows["text"].append(mask(raw[rs:re_], raw_pii, offset=rs) if raw_pii else raw[rs:re_])
-                rows["hashtags"].append(HASHTAG_RE.findall(norm_seg))
-                rows["norm"].append(analysis_text(norm_seg))
-            if k % 2000 == 0 or k == total - 1:
-                ctx.report(self.name, k + 1, total)
+        for doc_id, (_, kinds, seg_rows) in zip(doc_ids, results):
+            for kind in kinds:
+                pii_counts[kind] = pii_counts.get(kind, 0) + 1
+            rows["doc_id"].extend([doc_id] * len(seg_rows))
+            for name, values in zip(columns, zip(*seg_rows)) if seg_rows else ():
+                rows[name].extend(values)
         seg = pd.DataFrame(rows)
         seg.insert(0, "seg_id", np.arange(len(seg), dtype=np.int64))
         for col in ("doc_id", "sent_idx", "clause_idx", "start", "end"):
             seg[col] = seg[col].astype(np.int64)
+        counts = seg.groupby("doc_id").size().reindex(doc_ids).fillna(0).astype(int).to_numpy()
         corpus.segments = seg
-        corpus.documents = docs.assign(text=masked_docs, n_segments=seg.groupby("doc_id").size().reindex(docs["doc_id"]).fillna(0).astype(int).to_numpy())
+        corpus.documents = docs.assign(text=[r[0] for r in results], n_segments=counts)
         corpus.meta["pii_masked"] = pii_counts
         return corpus
 
@@ -73,15 +97,10 @@ class Tokenizer:
     assigns = ("segments.terms", "segments.nouns")
 
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
-        norms = corpus.segments["norm"].tolist()
-        terms, nouns = [], []
-        for k, text in enumerate(norms):
-            toks = tokenize(text)
-            terms.append(content_terms(toks))
-            nouns.append(noun_terms(toks))
-            if k % 5000 == 0:
-                ctx.report(self.name, k + 1, len(norms))
-        ctx.report(self.name, len(norms), len(norms))
-        corpus.segments["terms"] = terms
-        corpus.segments["nouns"] = nouns
+        results = map_chunks(
+            _terms_chunk, corpus.segments["norm"].tolist(), n_jobs=ctx.settings.run.n_jobs,
+            progress=lambda d, t: ctx.report(self.name, d, t),
+        )
+        corpus.segments["terms"] = [r[0] for r in results]
+        corpus.segments["nouns"] = [r[1] for r in results]
         return corpus

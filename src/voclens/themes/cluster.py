@@ -27,6 +27,7 @@ class AutoKMeans:
         min_clusters: int = 4,
         max_clusters: int = 40,
         sample_size: int = 20000,
+        bic_sample: int = 4000,
         bic_dims: int = 8,
         outlier_z: float = 3.0,
         n_init: int = 10,
@@ -36,6 +37,7 @@ class AutoKMeans:
         self.min_clusters = min_clusters
         self.max_clusters = max_clusters
         self.sample_size = sample_size
+        self.bic_sample = bic_sample
         self.bic_dims = bic_dims
         self.outlier_z = outlier_z
         self.n_init = n_init
@@ -73,26 +75,38 @@ class AutoKMeans:
         rng = np.random.default_rng(self.seed)
         return x[np.sort(rng.choice(len(x), self.sample_size, replace=False))]
 
-    def _candidates(self, n: int) -> list[int]:
+    def _bounds(self, n: int) -> tuple[int, int]:
         hi = int(min(self.max_clusters, max(self.min_clusters, n // 8)))
-        lo = int(min(self.min_clusters, hi))
-        ks = sorted({k for k in range(lo, hi + 1) if k <= 12 or k % 2 == 0 or k == hi})
-        return [k for k in ks if k >= 1]
+        return max(1, int(min(self.min_clusters, hi))), hi
 
     def _choose_k(self, sample: np.ndarray) -> tuple[int, dict]:
-        ks = self._candidates(len(sample))
-        if len(ks) == 1 or len(sample) < 20:
-            return ks[0], {"method": "only-candidate", "k": ks[0]}
+        """Coarse-to-fine scan of k by BIC on the leading components of a sample."""
+        lo, hi = self._bounds(len(sample))
+        if hi <= lo or len(sample) < 20:
+            return hi, {"method": "only-candidate", "k": hi}
+        if len(sample) > self.bic_sample:
+            rng = np.random.default_rng(self.seed)
+            sample = sample[np.sort(rng.choice(len(sample), self.bic_sample, replace=False))]
         # leading components carry the between-theme variance; fewer dims keep the GMM stable
         centred = sample - sample.mean(axis=0)
-        _, _, vt = np.linalg.svd(centred[: min(len(centred), 5000)], full_matrices=False)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
         low = centred @ vt[: min(self.bic_dims, vt.shape[0])].T
-        scores = {}
-        for k in ks:
-            gm = GaussianMixture(k, covariance_type="diag", n_init=2, random_state=self.seed, reg_covar=1e-5).fit(low)
-            scores[k] = float(gm.bic(low))
+        scores: dict[int, float] = {}
+
+        def bic(k: int) -> float:
+            if k not in scores:
+                gm = GaussianMixture(
+                    k, covariance_type="diag", n_init=1, init_params="k-means++", random_state=self.seed, reg_covar=1e-5
+                ).fit(low)
+                scores[k] = float(gm.bic(low))
+            return scores[k]
+
+        coarse = sorted({lo, hi, *range(lo, min(hi, 12) + 1, 2), *range(12, hi + 1, 4)} & set(range(lo, hi + 1)))
+        best = min(coarse, key=bic)
+        for k in range(max(lo, best - 3), min(hi, best + 3) + 1):  # refine around the coarse best
+            bic(k)
         best = min(scores, key=scores.get)
-        return best, {"method": "gmm-bic", "dims": int(low.shape[1]), "k": best, "bic": scores}
+        return best, {"method": "gmm-bic", "dims": int(low.shape[1]), "k": best, "bic": dict(sorted(scores.items()))}
 
     # -- using ---------------------------------------------------------------------------------
     def _nearest(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,135 @@
+"""Throughput and peak memory: the whole pipeline against embedding alone, on the same texts.
+
+    python scripts/bench.py [--data ../shared/data] [--n 20000] [--threads 2]
+
+Texts: real Japanese texts from the evaluation data (chat turns, review sentences, SNS posts,
+news and report sentences), unique, cut to --n. They are read at run time and never stored.
+Each measurement runs in its own process, so peak memory (max RSS) belongs to it alone:
+- ``embed``: the default embedder on the raw texts, nothing else;
+- ``pipeline``: ``voclens analyze`` on a CSV of the same texts, from reading the file to writing
+  every output (tables, Parquet, report, manifest).
+The ratio pipeline / embed throughput is the figure the issue targets (>= 60%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def load_texts(data: Path, n: int) -> list[str]:
+    import pandas as pd
+
+    if not data.exists():
+        sys.exit(f"{data} not found. Pass the folder of the evaluation data with --data.")
+    parts: list[str] = []
+    asdc = data / "asdc_dialog_act" / "utterances_train.tsv"
+    if asdc.exists():
+        parts += pd.read_csv(asdc, sep="\t")["utterance"].dropna().tolist()
+    for rel, col in (("jrte_hotel_reviews/pn_dev.tsv", "text"), ("mewsc16_ja/dev.tsv", "text"), ("wrime_v1/dev.tsv", "Sentence")):
+        if (data / rel).exists():
+            parts += pd.read_csv(data / rel, sep="\t")[col].dropna().tolist()
+    chabsa = data / "chabsa" / "sentences_train.jsonl"
+    if chabsa.exists():
+        parts += pd.read_json(chabsa, lines=True)["sentence"].tolist()
+    ld = data / "livedoor_news" / "dev.jsonl"
+    if ld.exists():
+        for text in pd.read_json(ld, lines=True)["text"]:
+            parts += [line.strip() for line in text.splitlines() if len(line.strip()) > 10]
+    seen: dict[str, None] = {}
+    for t in parts:
+        t = str(t).replace("\\n", "\n").strip()
+        if t and t not in seen:
+            seen[t] = None
+    texts = list(seen)[:n]
+    if len(texts) < n:
+        print(f"note: only {len(texts)} unique texts available", file=sys.stderr)
+    return texts
+
+
+def run_embed(csv: Path, threads: int) -> dict:
+    import pandas as pd
+
+    from voclens.embed import make_embedder
+
+    texts = pd.read_csv(csv, dtype=str, keep_default_na=False)["text"].tolist()
+    emb = make_embedder("use", threads)
+    emb.encode(texts[:10])  # load weights outside the timing
+    t0 = time.perf_counter()
+    for a in range(0, len(texts), 256):
+        emb.encode(texts[a:a + 256])
+    return {"seconds": time.perf_counter() - t0, "texts": len(texts)}
+
+
+def run_pipeline(csv: Path, threads: int) -> dict:
+    import voclens
+    from voclens.embed import make_embedder
+
+    make_embedder("use", threads).encode(["warm-up"])  # same weight loading excluded as above
+    out = Path(tempfile.mkdtemp(prefix="voclens-bench-"))
+    t0 = time.perf_counter()
+    corpus = voclens.analyze([str(csv)], out=out, **{"embed.threads": threads})
+    seconds = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "texts": len(corpus.documents),
+        "segments": len(corpus.segments),
+        "themes": int(corpus.meta["themes"]["n_themes"]),
+        "stage_seconds": corpus.meta["timings"],
+    }
+
+
+def child(mode: str, csv: Path, threads: int) -> None:
+    result = run_embed(csv, threads) if mode == "embed" else run_pipeline(csv, threads)
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--child", choices=["embed", "pipeline"], help=argparse.SUPPRESS)
+    ap.add_argument("--csv", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, Path(args.csv), args.threads)
+        return
+
+    import pandas as pd
+
+    texts = load_texts(Path(args.data), args.n)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "bench.csv"
+        pd.DataFrame({"text": texts}).to_csv(csv, index=False)
+        results = {}
+        for mode in ("embed", "pipeline"):
+            cmd = [sys.executable, __file__, "--child", mode, "--csv", str(csv), "--threads", str(args.threads)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            if proc.returncode != 0:
+                sys.exit(f"{mode} run failed:\n{proc.stderr[-3000:]}")
+            results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+    e, p = results["embed"], results["pipeline"]
+    e_tps, p_tps = e["texts"] / e["seconds"], p["texts"] / p["seconds"]
+    print(f"texts: {len(texts)} unique real Japanese texts; {args.threads} threads; machine cores: {os.cpu_count()}")
+    print(f"{'run':10s} {'seconds':>8s} {'texts/s':>8s} {'peak MiB':>9s}")
+    print(f"{'embed':10s} {e['seconds']:8.1f} {e_tps:8.0f} {e['peak_rss_mib']:9.0f}")
+    print(f"{'pipeline':10s} {p['seconds']:8.1f} {p_tps:8.0f} {p['peak_rss_mib']:9.0f}   "
+          f"({p['segments']} segments, {p['themes']} themes, all outputs written)")
+    print(f"pipeline / embedding-only throughput: {p_tps / e_tps:.0%} (target >= 60%)")
+    print("pipeline stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in p["stage_seconds"].items()))
+
+
+if __name__ == "__main__":
+    main()
