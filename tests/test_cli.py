@@ -91,3 +91,14 @@ def test_fixed_theme_count_and_missing_column_error(tmp_path, demo_files, capsys
     assert main(["analyze", str(demo_files[0]), "--out", str(out), "--text-column", "本文X", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "本文X" in err and "本文" in err and "--text-column" in err
+
+
+def test_greetings_are_kept_but_not_themed():
+    texts = ["お世話になっております。配送が三日も遅れています。よろしくお願いいたします。",
+             "お世話になっております。アプリにログインできません。よろしくお願いいたします。"] * 15
+    corpus = voclens.analyze(voclens.Corpus.from_texts(texts), n_themes=2)
+    seg = corpus.segments
+    greet = seg[seg["kind"] == "boilerplate"]
+    assert len(greet) == 60 and (greet["theme_id"] == -1).all()
+    assert (seg.loc[seg["kind"] == "content", "theme_id"] >= 0).all()
+    assert corpus.meta["themes"]["not_clustered"] == {"boilerplate": 60}

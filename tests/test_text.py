@@ -96,3 +96,34 @@ def test_spacy_tokenizer_without_sudachi():
     assert [t.text for t in doc][:2] == ["配送", "が"]
     assert doc[2].lemma_ == "遅い" and doc[2].pos_ == "ADJ"
     assert doc.text == "配送が遅かったです"
+
+
+@pytest.mark.parametrize(
+    "text, stripped, kind",
+    [
+        ("お客様:困ってます", "困ってます", "content"),
+        ("【入電】冷蔵品が保冷なしで置き配。", "冷蔵品が保冷なしで置き配。", "content"),
+        ("お世話になっております。", "お世話になっております。", "boilerplate"),
+        ("よろしくお願いいたします。", "よろしくお願いいたします。", "boilerplate"),
+        ("注文番号はmm-2611-14660です", "注文番号はmm-2611-14660です", "boilerplate"),
+        ("(^^)", "(^^)", "empty"),
+        ("ありがとうございました。", "ありがとうございました。", "content"),  # thanks in a review is praise
+    ],
+)
+def test_boilerplate_and_speaker_labels(text, stripped, kind):
+    from voclens.text.boilerplate import segment_kind, strip_prefixes
+
+    assert strip_prefixes(text) == stripped
+    assert segment_kind(stripped) == kind
+
+
+def test_parallel_map_matches_inline(monkeypatch):
+    import voclens.parallel as par
+    from voclens.text.stages import _terms_chunk
+
+    texts = ["配送が遅い", "アプリが落ちる", "味は最高でした", "電話が繋がらない"] * 50
+    inline = par.map_chunks(_terms_chunk, texts, n_jobs=1, chunk_size=16)
+    monkeypatch.setattr(par, "MIN_ITEMS", 0)
+    seen = []
+    parallel = par.map_chunks(_terms_chunk, texts, n_jobs=2, chunk_size=16, progress=lambda d, t: seen.append(d))
+    assert parallel == inline and seen[-1] == len(texts)

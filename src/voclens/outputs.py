@@ -26,7 +26,7 @@ from voclens.corpus import Corpus
 from voclens.text.pii import mask_text
 
 DOCUMENT_OUT = ["id", "source", "row", "channel", "date", "rating", "theme_id", "theme_label", "sentiment", "sentiment_score", "n_segments", "text", "extra"]
-SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "terms", "theme_id", "theme_similarity",
+SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "kind", "terms", "hashtags", "theme_id", "theme_similarity",
                "sentiment", "sentiment_score", "p_negative", "p_neutral", "p_positive"]
 THEME_OUT = ["theme_id", "label", "keywords", "size", "n_documents", "share", "positive", "neutral", "negative", "mixed",
              "net_sentiment", "mean_score", "quote_texts"]

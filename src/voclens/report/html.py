@@ -423,14 +423,26 @@ def _nav(d: _Data) -> str:
         f'<a href="#{i}">{esc(t)}</a>' for i, t in links) + "</nav>"
 
 
+def _unthemed(d: _Data) -> tuple[np.ndarray, np.ndarray]:
+    """(outliers, not themed): content segments no theme took, and greetings/bare URLs that the
+    theme stage leaves out on purpose (segments.kind != "content")."""
+    unassigned = (d.seg_theme < 0).to_numpy()
+    if "kind" in d.segs.columns:
+        content = (d.segs["kind"].astype(object) == "content").to_numpy()
+        return unassigned & content, unassigned & ~content
+    return unassigned, np.zeros(len(unassigned), dtype=bool)
+
+
 def _summary(d: _Data) -> str:
     meta_themes = d.meta.get("themes") if isinstance(d.meta.get("themes"), dict) else {}
     meta_ingest = d.meta.get("ingest") if isinstance(d.meta.get("ingest"), dict) else {}
 
     n_themes = len(d.themes) if d.themes else _i(meta_themes.get("n_themes"), 0)
+    n_skip = 0
     if d.has_seg_themes and d.n_segs:
-        n_un = int((d.seg_theme < 0).sum())
-        un_share = n_un / d.n_segs
+        outliers, skipped = _unthemed(d)
+        n_un, n_skip = int(outliers.sum()), int(skipped.sum())
+        un_share = n_un / max(d.n_segs - n_skip, 1)
     else:
         n_un = _i(meta_themes.get("unassigned"), 0)
         un_share = _f(meta_themes.get("unassigned_share"), 0.0)
@@ -451,7 +463,8 @@ def _summary(d: _Data) -> str:
         _kpi("文書", "Documents", f"{d.n_docs:,}"),
         _kpi("セグメント", "Segments", f"{d.n_segs:,}"),
         _kpi("テーマ", "Themes", f"{n_themes:,}"),
-        _kpi("未分類", "Unassigned", _pct(un_share), f"{n_un:,} セグメント"),
+        _kpi("未分類", "Unassigned", _pct(un_share),
+             f"{n_un:,} セグメント" + (f"（定型文など {n_skip:,} 件は対象外）" if n_skip else "")),
     ]
     if rejected is not None:
         kpis.append(_kpi("除外行", "Rejected rows", f"{_i(rejected):,}", "一覧は rejects.csv" if _i(rejected) else ""))
@@ -526,9 +539,13 @@ def _overview(d: _Data) -> str:
     if len(d.themes) > MAX_TABLE_THEMES:
         foot.append(f'<tr><td colspan="7">他 {len(d.themes) - MAX_TABLE_THEMES:,} テーマは省略</td></tr>')
     if d.has_seg_themes and d.n_segs:
-        n_un = int((d.seg_theme < 0).sum())
+        outliers, skipped = _unthemed(d)
+        n_un, n_skip = int(outliers.sum()), int(skipped.sum())
         foot.append(f'<tr><td><a href="#unassigned">未分類 Unassigned</a></td><td></td><td class="num">{n_un:,}</td>'
-                    f'<td class="num">{_pct(n_un / d.n_segs)}</td><td></td><td></td><td></td></tr>')
+                    f'<td class="num">{_pct(n_un / max(d.n_segs - n_skip, 1))}</td><td></td><td></td><td></td></tr>')
+        if n_skip:
+            foot.append(f'<tr><td>定型文・記号のみ <span class="en">Not themed</span></td><td class="note">挨拶・結び・番号・URLのみ</td>'
+                        f'<td class="num">{n_skip:,}</td><td></td><td></td><td></td><td></td></tr>')
     body.append(
         '<div class="table-wrap"><table class="sortable themes-table"><thead><tr>'
         '<th data-sort="str">テーマ<span class="en">Theme</span></th>'
@@ -775,10 +792,13 @@ def _unassigned(d: _Data) -> str:
     if not d.has_seg_themes:
         body.append('<p class="note">テーマ割り当てが実行されていません（no theme assignment）。</p>')
         return _card("unassigned", "".join(body))
-    mask = (d.seg_theme < 0).values
-    n_un = int(mask.sum())
-    body.append(f'<p><b>{n_un:,}</b> セグメント（全体の {_pct(n_un / d.n_segs)}）がどのテーマにも属していません。'
-                "短すぎる文や、件数の少ない話題が主です。</p>")
+    mask, skipped = _unthemed(d)
+    n_un, n_skip = int(mask.sum()), int(skipped.sum())
+    body.append(f'<p><b>{n_un:,}</b> セグメント（テーマ対象の {_pct(n_un / max(d.n_segs - n_skip, 1))}）がどのテーマにも属していません。'
+                "どのテーマの典型からも遠い文や、件数の少ない話題が主です。</p>")
+    if n_skip:
+        body.append(f'<p class="note">このほか挨拶・結び・注文番号・URL だけのセグメント {n_skip:,} 件は、'
+                    "内容を持たないためテーマ分けの対象外です（segments.csv の kind 列）。</p>")
     if n_un and "text" in d.segs.columns:
         pos = np.flatnonzero(mask)
         texts = d.segs["text"].iloc[pos].astype(object)

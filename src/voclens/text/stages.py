@@ -14,6 +14,7 @@ import pandas as pd
 from voclens.corpus import Corpus
 from voclens.parallel import map_chunks
 from voclens.pipeline import RunContext
+from voclens.text.boilerplate import segment_kind, strip_prefixes
 from voclens.text.normalize import HASHTAG_RE, MENTION_RE, URL_RE, analysis_text, normalize
 from voclens.text.pii import PiiSpan, find_pii, mask
 from voclens.text.segment import segment
@@ -36,7 +37,8 @@ def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_char
         if pii:
             norm_seg = mask(norm_seg, pii, offset=span.start)
         shown = mask(raw[rs:re_], raw_pii, offset=rs) if raw_pii else raw[rs:re_]
-        rows.append((span.sent_idx, span.clause_idx, rs, re_, shown, analysis_text(norm_seg), HASHTAG_RE.findall(norm_seg)))
+        analysed = strip_prefixes(analysis_text(norm_seg))
+        rows.append((span.sent_idx, span.clause_idx, rs, re_, shown, analysed, segment_kind(analysed), HASHTAG_RE.findall(norm_seg)))
     return (mask(raw, raw_pii) if raw_pii else raw), [s.kind for s in pii], rows
 
 
@@ -57,7 +59,10 @@ class Segmenter:
 
     name = "segment"
     requires = ("documents.text",)
-    assigns = ("segments.seg_id", "segments.doc_id", "segments.start", "segments.end", "segments.text", "segments.norm")
+    assigns = (
+        "segments.seg_id", "segments.doc_id", "segments.start", "segments.end", "segments.text", "segments.norm",
+        "segments.kind",
+    )
 
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         opts = ctx.settings.text
@@ -69,7 +74,7 @@ class Segmenter:
             work, originals.reindex(doc_ids).tolist(), n_jobs=ctx.settings.run.n_jobs,
             progress=lambda d, t: ctx.report(self.name, d, t),
         )
-        columns = ("sent_idx", "clause_idx", "start", "end", "text", "norm", "hashtags")
+        columns = ("sent_idx", "clause_idx", "start", "end", "text", "norm", "kind", "hashtags")
         rows: dict[str, list] = {k: [] for k in ("doc_id", *columns)}
         pii_counts: dict[str, int] = {}
         for doc_id, (_, kinds, seg_rows) in zip(doc_ids, results):

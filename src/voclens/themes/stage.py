@@ -26,7 +26,7 @@ class ThemeStage:
     same ``fit``/``transform`` and ``fit``/``predict`` methods (BERTopic-style modularity)."""
 
     name = "themes"
-    requires = ("segments.terms", "segments.nouns", "embeddings")
+    requires = ("segments.terms", "segments.nouns", "embeddings")  # segments.kind is used when present
     assigns = (
         "segments.theme_id", "segments.theme_similarity", "documents.theme_id",
         "themes.theme_id", "themes.label", "themes.keywords", "themes.size",
@@ -50,41 +50,44 @@ class ThemeStage:
         o = ctx.settings.themes
         seg = corpus.segments
         n = len(seg)
-        terms = seg["terms"].tolist()  # keywords and labels
-        nouns = seg["nouns"].tolist()  # lexical topic features
-        if n < 2:
-            corpus.segments = seg.assign(theme_id=np.full(n, -1, dtype=np.int64), theme_similarity=np.zeros(n, dtype=np.float32))
-            corpus.documents = corpus.documents.assign(theme_id=np.int64(-1))
-            corpus.themes = _empty_themes()
-            corpus.meta["themes"] = {"n_themes": 0, "unassigned": n, "unassigned_share": 1.0 if n else 0.0}
-            return corpus
-        features, clusterer = self._parts(ctx)
-        ctx.report(self.name, 0, 3)
-        doc_index, doc_emb, doc_terms = _documents(seg["doc_id"].to_numpy(), corpus.embeddings, nouns)
-        features.fit(doc_emb, doc_terms)
-        x_doc = features.transform(doc_emb, doc_terms)
-        context = unit_rows(corpus.embeddings + o.context_weight * doc_emb[doc_index])
-        x = features.transform(context, nouns)
-        ctx.report(self.name, 1, 3)
-        clusterer.fit(x, k_data=x_doc)
-        raw_labels, sims = clusterer.predict(x)
-        raw_doc_labels, _ = clusterer.predict(x_doc)
-        ctx.report(self.name, 2, 3)
-        labels, mapping = _renumber_by_size(raw_labels)
-        doc_labels = np.where(raw_doc_labels >= 0, mapping[np.maximum(raw_doc_labels, 0)], -1)
-        k = int(labels.max()) + 1 if (labels >= 0).any() else 0
+        # greetings, closings and bare URLs are not themes: they are kept but not clustered
+        content = (seg["kind"] == "content").to_numpy() if "kind" in seg else np.ones(n, dtype=bool)
+        rows = np.flatnonzero(content)
+        labels = np.full(n, -1, dtype=np.int64)
+        sims = np.zeros(n, dtype=np.float32)
+        doc_theme = pd.Series(-1, index=corpus.documents["doc_id"].to_numpy(), dtype=np.int64)
+        k = 0
+        selection: dict = {}
+        if len(rows) >= 2:
+            terms = [seg["nouns"].iat[i] for i in rows]
+            emb = corpus.embeddings[rows]
+            features, clusterer = self._parts(ctx)
+            ctx.report(self.name, 0, 3)
+            doc_ids = seg["doc_id"].to_numpy()[rows]
+            doc_index, doc_emb, doc_terms = _documents(doc_ids, emb, terms)
+            features.fit(doc_emb, doc_terms)
+            x_doc = features.transform(doc_emb, doc_terms)
+            x = features.transform(unit_rows(emb + o.context_weight * doc_emb[doc_index]), terms)
+            ctx.report(self.name, 1, 3)
+            clusterer.fit(x, k_data=x_doc)
+            raw_labels, raw_sims = clusterer.predict(x)
+            raw_doc_labels, _ = clusterer.predict(x_doc)
+            ctx.report(self.name, 2, 3)
+            sub, mapping = _renumber_by_size(raw_labels)
+            labels[rows], sims[rows] = sub, raw_sims
+            k = int(sub.max()) + 1 if (sub >= 0).any() else 0
+            uniq_docs = np.unique(doc_ids)
+            doc_theme.loc[uniq_docs] = np.where(raw_doc_labels >= 0, mapping[np.maximum(raw_doc_labels, 0)], -1)
+            selection = getattr(clusterer, "selection_", {})
 
-        ctfidf, words = class_tfidf(terms, labels, k)
+        terms_all = seg["terms"].tolist()  # keywords and labels come from content terms
+        ctfidf, words = class_tfidf(terms_all, labels, k)
         keywords = top_keywords(ctfidf, words, o.n_keywords) if k else []
         quotes = representative(seg["text"].tolist(), sims, labels, k, o.n_quotes)
         theme_labels = _unique_labels([make_label(kw) for kw in keywords], keywords)
-
         sizes = np.bincount(labels[labels >= 0], minlength=k)
-        docs_per_theme = (
-            pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "t": labels}).query("t >= 0").groupby("t")["doc_id"].nunique()
-        )
-        texts = seg["text"].to_numpy()
-        seg_ids = seg["seg_id"].to_numpy()
+        docs_per_theme = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "t": labels}).query("t >= 0").groupby("t")["doc_id"].nunique()
+        texts, seg_ids = seg["text"].to_numpy(), seg["seg_id"].to_numpy()
         corpus.themes = pd.DataFrame(
             {
                 "theme_id": np.arange(k, dtype=np.int64),
@@ -92,21 +95,22 @@ class ThemeStage:
                 "keywords": keywords,
                 "size": sizes.astype(np.int64),
                 "n_documents": docs_per_theme.reindex(range(k)).fillna(0).astype(np.int64).to_numpy(),
-                "share": sizes / n,
+                "share": sizes / max(len(rows), 1),
                 "quotes": [[int(seg_ids[i]) for i in q] for q in quotes],
                 "quote_texts": [[str(texts[i]) for i in q] for q in quotes],
             }
-        )
-        corpus.segments = seg.assign(theme_id=labels, theme_similarity=sims.astype(np.float32))
-        doc_theme = pd.Series(doc_labels, index=np.unique(seg["doc_id"].to_numpy()))
+        ) if k else _empty_themes()
+        corpus.segments = seg.assign(theme_id=labels, theme_similarity=sims)
         docs = corpus.documents
         corpus.documents = docs.assign(theme_id=doc_theme.reindex(docs["doc_id"]).fillna(-1).astype(np.int64).to_numpy())
-        unassigned = int((labels < 0).sum())
+        outliers = int((labels[rows] < 0).sum())
         corpus.meta["themes"] = {
             "n_themes": k,
-            "unassigned": unassigned,
-            "unassigned_share": round(unassigned / n, 4),
-            "k_selection": getattr(clusterer, "selection_", {}),
+            "clustered_segments": int(len(rows)),
+            "not_clustered": {kind: int(v) for kind, v in seg.loc[~content, "kind"].value_counts().items()} if "kind" in seg else {},
+            "unassigned": outliers,
+            "unassigned_share": round(outliers / max(len(rows), 1), 4),
+            "k_selection": selection,
         }
         ctx.report(self.name, 3, 3)
         return corpus
