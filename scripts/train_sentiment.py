@@ -61,10 +61,15 @@ def main() -> None:
     ap.add_argument("--embed-weight", type=float, default=0.5)
     ap.add_argument("--lexicon-weight", type=float, default=1.0)
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--exclude-channels", default="chat",
+                    help="channels left out: booking-chat turns are search conditions, trivially neutral, and skew the "
+                         "model's prior away from real feedback (measured: pn_dev 0.730 with them, 0.747 without)")
     args = ap.parse_args()
 
     t0 = time.time()
     data = load_corpus(Path(args.corpora))
+    excluded = set(filter(None, args.exclude_channels.split(",")))
+    data = data[~data["channel"].isin(excluded)].reset_index(drop=True)
     texts = prepare(data["text"])
     y = data["sentiment"].to_numpy()
     embedder = make_embedder("use")
@@ -98,7 +103,8 @@ def main() -> None:
         "name": "voclens-sentiment-ja-v1",
         "trained": time.strftime("%Y-%m-%d"),
         "data": {
-            "source": "corpora/lenses/*.tsv (written by the voclens team; original sentences)",
+            "source": "corpora/lenses/*.tsv (written by the voclens team; original sentences)"
+                      + (f", channels {sorted(excluded)} left out" if excluded else ""),
             "licence": "MIT (same as the project)",
             "rows": int(len(data)),
             "per_file": {f: {k: int(v) for k, v in row.items()} for f, row in counts.iterrows()},

@@ -17,7 +17,7 @@ from voclens.text.pii import EMAIL_RE, PHONE_RE
 
 pytestmark = pytest.mark.slow
 
-OUTPUTS = ["report.html", "documents.csv", "segments.csv", "themes.csv", "rejects.csv", "manifest.json",
+OUTPUTS = ["report.html", "documents.csv", "segments.csv", "themes.csv", "goals.csv", "rejects.csv", "manifest.json",
            "documents.parquet", "segments.parquet", "themes.parquet"]
 
 
@@ -38,8 +38,13 @@ def test_every_input_row_is_accounted_for(demo_run, demo_files):
     rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
     assert len(docs) == c["rows_analysed"] and len(rejects) == c["rows_rejected"] > 0
     assert set(rejects["reason"]) <= {"empty_text", "undecodable", "not_text", "malformed"}
-    for col in ["id", "source", "channel", "theme_id", "sentiment", "sentiment_score"]:
+    for col in ["id", "source", "channel", "theme_id", "sentiment", "sentiment_score",
+                "job_type", "journey_stage", "intent", "pain_point", "emotion"]:
         assert col in docs.columns
+    assert set(docs["pain_point"]) <= {0, 1}
+    assert set(docs["journey_stage"]) <= {"awareness", "consideration", "purchase", "use", "support", "loyalty", "none"}
+    goals = pd.read_csv(out / "goals.csv", encoding="utf-8-sig")
+    assert len(goals) >= 1 and goals["kpi"].notna().all() and goals["target"].notna().all()
     assert set(docs["sentiment"]) <= {"positive", "neutral", "negative", "mixed"}
     assert docs["sentiment_score"].between(-1, 1).all()
     assert {"versions", "settings", "timings_s", "counts"} <= set(m)

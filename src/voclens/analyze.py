@@ -18,13 +18,18 @@ from voclens.pipeline import Pipeline, ProgressFn, RunContext
 
 
 def default_pipeline() -> Pipeline:
-    """segment -> tokenize -> embed -> sentiment -> themes -> summarize."""
+    """segment -> tokenize -> embed -> sentiment -> lenses -> themes -> summarize -> lens_summary -> goals."""
     from voclens.embed import EmbedStage
-    from voclens.lenses.stages import SentimentStage, SummarizeStage
+    from voclens.goals import GoalStage
+    from voclens.lenses.stages import LensStage, SentimentStage, SummarizeStage
+    from voclens.lenses.themes import LensSummaryStage
     from voclens.text.stages import Segmenter, Tokenizer
     from voclens.themes import ThemeStage
 
-    return Pipeline([Segmenter(), Tokenizer(), EmbedStage(), SentimentStage(), ThemeStage(), SummarizeStage()])
+    return Pipeline([
+        Segmenter(), Tokenizer(), EmbedStage(), SentimentStage(), LensStage(), ThemeStage(), SummarizeStage(),
+        LensSummaryStage(), GoalStage(),
+    ])
 
 
 def analyze(

@@ -75,6 +75,12 @@ class SentimentSettings:
 
 
 @dataclass
+class LensSettings:
+    models: str = _opt("default", doc="'default' (shipped models/) or a folder holding lenses/<set>/ and emotion/")
+    top_goals: int = _opt(5, low=0, doc="number of themes that get a proposed goal")
+
+
+@dataclass
 class OutputSettings:
     formats: list = _opt(["csv", "parquet", "html"], doc="outputs to write")
     progress: bool = _opt(True, doc="show progress bars (CLI)")
@@ -93,6 +99,7 @@ class Settings:
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     themes: ThemeSettings = field(default_factory=ThemeSettings)
     sentiment: SentimentSettings = field(default_factory=SentimentSettings)
+    lenses: LensSettings = field(default_factory=LensSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
 
     # -- building ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The one object that flows through every stage, as spaCy's ``Doc`` does.
 
-A ``Corpus`` is columnar: pandas tables for documents, segments and themes, and a numpy array
+A ``Corpus`` is columnar: pandas tables for documents, segments, themes and proposed goals, and a numpy array
 of segment embeddings whose rows align with ``segments``. Stages add columns; they never hide
 state elsewhere, so any stage can be swapped and every result is a table a user can open.
 
@@ -33,6 +33,7 @@ class Corpus:
     documents: pd.DataFrame = field(default_factory=lambda: _empty(DOCUMENT_COLUMNS))
     segments: pd.DataFrame = field(default_factory=lambda: _empty(SEGMENT_COLUMNS))
     themes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    goals: pd.DataFrame = field(default_factory=pd.DataFrame)
     embeddings: np.ndarray | None = None
     rejects: pd.DataFrame = field(default_factory=lambda: _empty(REJECT_COLUMNS))
     originals: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))

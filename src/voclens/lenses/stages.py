@@ -8,8 +8,22 @@ import numpy as np
 import pandas as pd
 
 from voclens.corpus import Corpus
-from voclens.lenses.sentiment import CLASSES, SentimentModel, default_model_dir
+from voclens.lenses.emotion import EMOTIONS
+from voclens.lenses.linear import TextClassifier, predict_many
+from voclens.lenses.sentiment import CLASSES, SentimentModel, default_model_dir, models_dir
 from voclens.pipeline import RunContext
+
+# The customer lenses (seed 000): label sets and their labels, in model output order.
+LENS_SETS: dict[str, tuple[str, ...]] = {
+    "job_type": ("functional", "emotional", "social", "none"),
+    "journey_stage": ("awareness", "consideration", "purchase", "use", "support", "loyalty", "none"),
+    "intent": ("complaint", "request", "question", "praise", "other"),
+    "pain_point": ("0", "1"),
+}
+# A segment without customer content (greeting, bare URL) gets these instead of a guess.
+NO_CONTENT = {"job_type": "none", "journey_stage": "none", "intent": "other", "pain_point": "0"}
+INTENT_PRIORITY = ("complaint", "request", "question", "praise", "other")  # most actionable first
+EMOTION_LEVELS = (0.5, 0.7, 0.9)  # presence probability -> intensity 1, 2, 3
 
 # A segment is "mixed" when both sides keep at least this probability (e.g. an unsplit
 # 「美味しいけど高い」); documents are mixed by the share rule in ``document_sentiment``.
@@ -18,7 +32,7 @@ SEGMENT_MIXED_P = 0.35
 
 @functools.lru_cache(maxsize=4)
 def load_sentiment_model(spec: str = "default") -> SentimentModel:
-    return SentimentModel.load(default_model_dir() if spec == "default" else spec)
+    return SentimentModel.load(default_model_dir() if spec == "default" else spec)  # type: ignore[return-value]
 
 
 class SentimentStage:
@@ -111,3 +125,86 @@ class SummarizeStage:
                 mixed=pd.Series(dtype=float), net_sentiment=pd.Series(dtype=float), mean_score=pd.Series(dtype=float),
             )
         return corpus
+
+
+@functools.lru_cache(maxsize=2)
+def load_lens_models(folder: str | None = None) -> dict[str, TextClassifier]:
+    """The four lens models and the emotion model, from models/ (or ``folder``)."""
+    from pathlib import Path
+
+    base = Path(folder) if folder else models_dir()
+    models = {name: TextClassifier.load(base / "lenses" / name) for name in LENS_SETS}
+    models["emotion"] = TextClassifier.load(base / "emotion")
+    return models
+
+
+def emotion_string(probs: np.ndarray) -> str:
+    """'joy:2,surprise:1' from presence probabilities in EMOTIONS order ('' when none)."""
+    parts = []
+    for e, p in zip(EMOTIONS, probs):
+        level = sum(p >= t for t in EMOTION_LEVELS)
+        if level:
+            parts.append(f"{e}:{level}")
+    return ",".join(parts)
+
+
+class LensStage:
+    """Segments -> job type, journey stage, intent, pain point (each with its probability) and
+    the eight Plutchik emotions (presence probability per emotion, and an intensity string)."""
+
+    name = "lenses"
+    requires = ("segments.norm", "embeddings")
+    assigns = ("segments.job_type", "segments.journey_stage", "segments.intent", "segments.pain_point", "segments.emotion")
+
+    def __init__(self, models: dict[str, TextClassifier] | None = None):
+        self.models = models
+
+    def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
+        models = self.models or load_lens_models(None if ctx.settings.lenses.models == "default" else ctx.settings.lenses.models)
+        seg = corpus.segments
+        probs = predict_many(models, seg["norm"].tolist(), corpus.embeddings, n_jobs=ctx.settings.run.n_jobs)
+        content = (seg["kind"] == "content").to_numpy() if "kind" in seg else np.ones(len(seg), dtype=bool)
+        cols: dict[str, np.ndarray] = {}
+        for name, labels in LENS_SETS.items():
+            p = probs[name]
+            best = p.argmax(axis=1) if len(p) else np.zeros(0, dtype=int)
+            label = np.asarray(labels, dtype=object)[best]
+            label = np.where(content, label, NO_CONTENT[name])
+            if name == "pain_point":
+                cols["pain_point"] = (label == "1").astype(np.int8)
+                cols["pain_p"] = np.where(content, p[:, 1], 0.0).astype(np.float32)
+            else:
+                cols[name] = label
+                cols[f"{name}_p"] = np.where(content, p[np.arange(len(p)), best], 1.0).astype(np.float32)
+        emo = np.where(content[:, None], probs["emotion"], 0.0).astype(np.float32)
+        for j, e in enumerate(EMOTIONS):
+            cols[f"emo_{e}"] = emo[:, j]
+        cols["emotion"] = np.array([emotion_string(row) for row in emo], dtype=object)
+        corpus.segments = seg.assign(**cols)
+        corpus.meta["lens_models"] = {k: getattr(m, "card_", {}).get("name", "custom") for k, m in models.items()}
+        ctx.report(self.name, len(seg), len(seg))
+        return corpus
+
+
+def document_lenses(seg: pd.DataFrame) -> pd.DataFrame:
+    """Per document: dominant job type and stage (by length-weighted probability, 'none' only
+    when nothing else), the most actionable intent present, pain 0/1, emotions present."""
+    w = (seg["end"] - seg["start"]).clip(lower=1).to_numpy(dtype=float)
+    out = {}
+    for name in ("job_type", "journey_stage"):
+        frame = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "label": seg[name].to_numpy(), "w": w * seg[f"{name}_p"].to_numpy()})
+        frame.loc[frame["label"] == "none", "w"] *= 1e-3  # 'none' wins only when nothing else is said
+        best = frame.groupby(["doc_id", "label"])["w"].sum().reset_index().sort_values(["doc_id", "w", "label"], ascending=[True, False, True])
+        out[name] = best.drop_duplicates("doc_id").set_index("doc_id")["label"]
+    # the most actionable intent a confident segment expresses (a complaint outranks praise in the
+    # same review); with no confident segment, the length-weighted majority
+    rank = {k: i for i, k in enumerate(INTENT_PRIORITY)}
+    confident = seg[seg["intent_p"] >= 0.5]
+    intent = confident.assign(r=confident["intent"].map(rank)).groupby("doc_id")["r"].min().map(dict(enumerate(INTENT_PRIORITY)))
+    frame = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "label": seg["intent"].to_numpy(), "w": w})
+    majority = frame.groupby(["doc_id", "label"])["w"].sum().reset_index().sort_values(["doc_id", "w"], ascending=[True, False])
+    out["intent"] = intent.reindex(seg["doc_id"].unique()).fillna(majority.drop_duplicates("doc_id").set_index("doc_id")["label"])
+    out["pain_point"] = seg.groupby("doc_id")["pain_point"].max().astype(np.int8)
+    emo = seg.groupby("doc_id")[[f"emo_{e}" for e in EMOTIONS]].max()
+    out["emotion"] = pd.Series([emotion_string(r) for r in emo.to_numpy()], index=emo.index)
+    return pd.DataFrame(out)

@@ -372,10 +372,16 @@ def net_line_chart(
     return _svg(chart_id, width, height, title, desc, body)
 
 
-def mix_bar(shares: Sequence[tuple[str, float]], *, width: float = 140, height: float = 12, label: str = "") -> str:
-    """A tiny 100% bar for tables: ``shares`` as (sentiment key, share)."""
+def mix_bar(shares: Sequence[tuple[str, float]], *, width: float = 140, height: float = 12, label: str = "",
+            colors: dict[str, str] | None = None, names: dict[str, str] | None = None) -> str:
+    """A tiny 100% bar for tables: ``shares`` as (key, share); sentiment colours and names unless
+    ``colors`` / ``names`` are given (e.g. journey stages or intents)."""
+    skip_zero = names is not None  # long category lists: leave empty categories out of the tooltip
+    colors = colors or SENTIMENT_COLORS
+    names = names or SENTIMENT_JA
     total = sum(max(0.0, float(s)) for _, s in shares)
-    tip = " / ".join(f"{SENTIMENT_JA.get(k, k)} {fmt_pct(float(s) / total if total else 0)}" for k, s in shares)
+    tip = " / ".join(f"{names.get(k, k)} {fmt_pct(float(s) / total if total else 0)}" for k, s in shares
+                     if not (skip_zero and total and float(s) <= 0))
     aria = f"{label} {tip}".strip()
     out = [f'<svg class="mixbar" viewBox="0 0 {width:g} {height:g}" '
            f'width="{width:g}" height="{height:g}" role="img" aria-label="{esc(aria)}"><title>{esc(tip)}</title>']
@@ -387,7 +393,7 @@ def mix_bar(shares: Sequence[tuple[str, float]], *, width: float = 140, height: 
             w = width * max(0.0, float(s)) / total
             if w > 0:
                 out.append(f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="{height:g}" '
-                           f'fill="{SENTIMENT_COLORS.get(key, NEU)}"/>')
+                           f'fill="{colors.get(key, NEU)}"/>')
             x += w
     out.append("</svg>")
     return "".join(out)
@@ -411,3 +417,162 @@ def sparkline(values: Sequence[float], *, width: float = 160, height: float = 32
         out.append(f'<circle cx="{X(n - 1):.1f}" cy="{Y(values[-1]):.1f}" r="2.4" fill="{color}"/>')
     out.append("</svg>")
     return "".join(out)
+
+
+# -- heatmap ------------------------------------------------------------------------------------
+# ColorBrewer "Blues" (sequential, colour-blind safe) for counts; negatives stay vermillion (NEG).
+BLUES = ["#F7FBFF", "#DEEBF7", "#C6DBEF", "#9ECAE1", "#6BAED6", "#4292C6", "#2171B5", "#08519C", "#08306B"]
+EMPTY_CELL = "#F5F7FA"
+
+
+def _rgb(c: str) -> tuple[int, int, int]:
+    return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
+
+
+def _hexc(rgb: Sequence[float]) -> str:
+    return "#" + "".join(f"{max(0, min(255, int(round(v)))):02X}" for v in rgb)
+
+
+def ramp(t: float, colors: Sequence[str] = BLUES) -> str:
+    """Colour at ``t`` in 0..1 along ``colors`` (linear interpolation in sRGB)."""
+    t = 0.0 if not math.isfinite(t) else max(0.0, min(1.0, t))
+    pos = t * (len(colors) - 1)
+    i = min(int(pos), len(colors) - 2)
+    f = pos - i
+    a, b = _rgb(colors[i]), _rgb(colors[i + 1])
+    return _hexc([a[k] + (b[k] - a[k]) * f for k in range(3)])
+
+
+def blend(c: str, weight: float, other: str = "#FFFFFF") -> str:
+    """``c`` mixed with ``other`` (``weight`` = share of ``c``)."""
+    a, b = _rgb(c), _rgb(other)
+    return _hexc([a[k] * weight + b[k] * (1 - weight) for k in range(3)])
+
+
+def _dark(c: str) -> bool:
+    r, g, b = _rgb(c)
+    return (0.299 * r + 0.587 * g + 0.114 * b) / 255 < 0.55
+
+
+def heatmap(
+    rows: Sequence[tuple[str, str]],
+    cols: Sequence[tuple[str, str]],
+    counts: Sequence[Sequence[int]],
+    neg_counts: Sequence[Sequence[int]] | None,
+    *,
+    chart_id: str,
+    title: str,
+    desc: str,
+    muted_rows: Iterable[int] = (),
+    muted_cols: Iterable[int] = (),
+    width: float = WIDTH,
+) -> str:
+    """Counts in a rows x columns grid (blue = count, square-root scale) with, in each cell, the
+    share of negative segments as a number and a small vermillion bar. ``rows`` and ``cols`` are
+    (Japanese, English) label pairs; muted rows/columns (e.g. "none") are drawn lighter, after a
+    gap, and do not set the colour scale. Row and column totals are shown as text."""
+    muted_r, muted_c = set(muted_rows), set(muted_cols)
+    nr, nc = len(rows), len(cols)
+    label_w, total_w, gap, sep = 168.0, 86.0, 3.0, 10.0
+    cell_h, legend_h, head_h, foot_h = 52.0, 46.0, 36.0, 40.0
+    # columns: muted ones after a separator
+    grid_w = width - label_w - total_w - 8
+    n_sep_c = 1 if muted_c and len(muted_c) < nc else 0
+    cell_w = (grid_w - gap * (nc - 1) - sep * n_sep_c) / max(nc, 1)
+
+    def cx(j: int) -> float:
+        extra = sep if n_sep_c and j >= min(muted_c) else 0.0
+        return label_w + j * (cell_w + gap) + extra
+
+    n_sep_r = 1 if muted_r and len(muted_r) < nr else 0
+    y_grid = legend_h + head_h
+
+    def ry(i: int) -> float:
+        extra = sep if n_sep_r and i >= min(muted_r) else 0.0
+        return y_grid + i * (cell_h + gap) + extra
+
+    height = ry(nr - 1) + cell_h + foot_h if nr else y_grid + foot_h
+    content = [counts[i][j] for i in range(nr) for j in range(nc) if i not in muted_r and j not in muted_c]
+    vmax = max(content or [c for r in counts for c in r] or [0]) or 1
+    has_neg = neg_counts is not None
+
+    def tone(c: int) -> float:
+        return math.sqrt(max(0, c) / vmax)
+
+    body: list[str] = []
+    # legend: colour scale, then the negative bar
+    lx = label_w
+    body.append(_text(lx, 12, "件数（色の濃さ・平方根スケール）", fill=MUTED, size=11))
+    sw_w, n_sw = 26.0, 9
+    for k in range(n_sw):
+        body.append(f'<rect x="{lx + k * sw_w:.1f}" y="18" width="{sw_w:.1f}" height="10" fill="{ramp(k / (n_sw - 1))}"/>')
+    body.append(f'<rect x="{lx:.1f}" y="18" width="{sw_w * n_sw:.1f}" height="10" fill="none" stroke="#CBD2D9"/>')
+    for t in (0.0, 0.5, 1.0):
+        v = round(vmax * t * t)
+        body.append(_text(lx + sw_w * n_sw * t, 41, f"{v:,}", anchor="middle", fill=MUTED, size=10))
+    if has_neg:
+        lx2 = lx + sw_w * n_sw + 48
+        body.append(_text(lx2, 12, "赤いバー・数値 = セル内のネガティブ比率", fill=MUTED, size=11))
+        body.append(f'<rect x="{lx2:.1f}" y="19" width="80" height="6" rx="1" fill="#FFFFFF" stroke="#CBD2D9"/>')
+        body.append(f'<rect x="{lx2:.1f}" y="19" width="32" height="6" rx="1" fill="{NEG}"/>')
+        body.append(_text(lx2 + 88, 26, "例: ネガ 40%", fill=MUTED, size=10))
+    # column heads
+    for j, (ja, en) in enumerate(cols):
+        x = cx(j) + cell_w / 2
+        fill = MUTED if j in muted_c else INK
+        body.append(_text(x, legend_h + 14, ja, anchor="middle", fill=fill, weight="600"))
+        body.append(_text(x, legend_h + 28, en, anchor="middle", fill=MUTED, size=10))
+    tx = width - total_w / 2
+    body.append(_text(tx, legend_h + 14, "計", anchor="middle", fill=MUTED, weight="600"))
+    body.append(_text(tx, legend_h + 28, "total", anchor="middle", fill=MUTED, size=10))
+
+    def neg_label(n: int, c: int) -> str:
+        return f"ネガ {fmt_pct(n / c)}" if c else ""
+
+    col_tot = [sum(counts[i][j] for i in range(nr)) for j in range(nc)]
+    col_neg = [sum(neg_counts[i][j] for i in range(nr)) for j in range(nc)] if has_neg else [0] * nc
+    for i, (ja, en) in enumerate(rows):
+        y = ry(i)
+        muted = i in muted_r
+        fill = MUTED if muted else INK
+        body.append(_text(label_w - 10, y + cell_h / 2 - 2, ja, anchor="end", fill=fill, weight="600"))
+        body.append(_text(label_w - 10, y + cell_h / 2 + 13, en, anchor="end", fill=MUTED, size=10))
+        for j in range(nc):
+            c = int(counts[i][j])
+            n = int(neg_counts[i][j]) if has_neg else 0
+            x = cx(j)
+            faint = muted or j in muted_c
+            color = EMPTY_CELL if c == 0 else ramp(0.06 + 0.94 * tone(c))
+            if faint and c:
+                color = blend(color, 0.45)
+            ink = "#FFFFFF" if _dark(color) else INK
+            tip = f"{ja} × {cols[j][0]}（{en} × {cols[j][1]}）: {c:,}件" + (f"、ネガティブ {fmt_pct(n / c)}（{n:,}件）" if has_neg and c else "")
+            g = [f"<title>{esc(tip)}</title>",
+                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_w:.1f}" height="{cell_h:.1f}" rx="3" fill="{color}"/>']
+            if c == 0:
+                g.append(_text(x + cell_w / 2, y + cell_h / 2 + 4, "0", anchor="middle", fill=MUTED, size=12))
+            else:
+                g.append(_text(x + cell_w / 2, y + 21, f"{c:,}", anchor="middle", fill=ink, size=15, weight="700"))
+                if has_neg:
+                    g.append(_text(x + cell_w / 2, y + 35, neg_label(n, c), anchor="middle", fill=ink, size=10.5))
+                    bw = min(cell_w - 20, 96.0)
+                    bx = x + (cell_w - bw) / 2
+                    g.append(f'<rect x="{bx:.1f}" y="{y + cell_h - 11:.1f}" width="{bw:.1f}" height="5" rx="1" '
+                             f'fill="#FFFFFF" stroke="#CBD2D9" stroke-width="0.6"/>')
+                    if n:
+                        g.append(f'<rect x="{bx:.1f}" y="{y + cell_h - 11:.1f}" width="{bw * n / c:.1f}" height="5" '
+                                 f'rx="1" fill="{NEG}"/>')
+            body.append(f'<g class="cell">{"".join(g)}</g>')
+        rt = sum(int(v) for v in counts[i])
+        rn = sum(int(v) for v in neg_counts[i]) if has_neg else 0
+        body.append(_text(tx, y + cell_h / 2 - 1, f"{rt:,}", anchor="middle", fill=fill, weight="600"))
+        if has_neg and rt:
+            body.append(_text(tx, y + cell_h / 2 + 14, neg_label(rn, rt), anchor="middle", fill=MUTED, size=10))
+    yb = (ry(nr - 1) + cell_h if nr else y_grid) + 18
+    body.append(_text(label_w - 10, yb, "計 total", anchor="end", fill=MUTED, weight="600"))
+    for j in range(nc):
+        x = cx(j) + cell_w / 2
+        body.append(_text(x, yb, f"{col_tot[j]:,}", anchor="middle", fill=MUTED if j in muted_c else INK, weight="600"))
+        if has_neg and col_tot[j]:
+            body.append(_text(x, yb + 15, neg_label(col_neg[j], col_tot[j]), anchor="middle", fill=MUTED, size=10))
+    return _svg(chart_id, width, height, title, desc, body)

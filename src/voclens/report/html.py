@@ -40,10 +40,35 @@ MAX_DETAIL_ITEMS = 60
 MAX_DETAIL_STR = 400
 MAX_DETAIL_DEPTH = 4
 MAX_WEEKS = 104  # time charts show at most the last two years, week by week
+MAX_GOALS = 20
+MAX_GOAL_CARDS = 12
+MAX_ACTIONS = 5
+MAX_DEPARTMENTS = 6
+MAX_PAIN_ROWS = 40
+MAX_GOAL_CHARS = 200
 
 SENTIMENTS3 = ("negative", "neutral", "positive")
 SENTIMENTS4 = ("negative", "neutral", "mixed", "positive")
 CHANNEL_JA = {"review": "レビュー", "ticket": "問い合わせ", "sns": "SNS", "interview": "インタビュー", "other": "その他"}
+# customer lenses (voclens.lenses / voclens.goals); kept here so that the report needs no model code
+STAGES = ("awareness", "consideration", "purchase", "use", "support", "loyalty")
+STAGE_JA = {"awareness": "認知", "consideration": "検討", "purchase": "購入", "use": "利用", "support": "サポート",
+            "loyalty": "リピート・推奨", "none": "なし"}
+JOBS = ("functional", "emotional", "social")
+JOB_JA = {"functional": "機能的", "emotional": "感情的", "social": "社会的", "none": "なし"}
+INTENTS = ("complaint", "request", "question", "praise", "other")
+INTENT_JA = {"complaint": "苦情", "request": "要望", "question": "質問", "praise": "称賛", "other": "その他"}
+EMOTIONS = ("joy", "sadness", "anticipation", "surprise", "anger", "fear", "disgust", "trust")
+EMOTION_JA = {"joy": "喜び", "sadness": "悲しみ", "anticipation": "期待", "surprise": "驚き", "anger": "怒り",
+              "fear": "恐れ", "disgust": "嫌悪", "trust": "信頼"}
+PXP = ("POF", "POP", "POD")
+PXP_TITLE = {"POF": "POF（Point of Failure）: 顧客満足を損なう弱点",
+             "POP": "POP（Point of Parity）: 顧客の最低限の期待・業界標準",
+             "POD": "POD（Point of Difference）: 競合と差別化できる強み"}
+# journey stages are ordered: a viridis ramp (colour-blind safe); intents echo the sentiment colours
+STAGE_COLORS = {"awareness": "#440154", "consideration": "#414487", "purchase": "#2A788E", "use": "#22A884",
+                "support": "#7AD151", "loyalty": "#FDE725", "none": "#D9DEE3"}
+INTENT_COLORS = {"complaint": ch.NEG, "request": "#E69F00", "question": "#56B4E9", "praise": ch.POS, "other": "#D9DEE3"}
 NO_DATES_NOTE = "日付のデータがないため、時系列のグラフは省略しました（No dates in the data: time charts omitted）。"
 
 _FALLBACK_CSS = "body{font-family:\"Hiragino Sans\",\"Hiragino Kaku Gothic ProN\",\"Noto Sans CJK JP\",\"Noto Sans JP\",\"Yu Gothic\",\"Meiryo\",sans-serif;max-width:960px;margin:0 auto;padding:20px}"
@@ -141,6 +166,38 @@ def _as_list(x: Any) -> list:
         return [x]
 
 
+def _as_dict(x: Any) -> dict:
+    """Dicts may arrive as dict or as a JSON string (parquet/CSV round trip)."""
+    if isinstance(x, dict):
+        return x
+    if isinstance(x, str) and x.strip().startswith("{"):
+        try:
+            v = json.loads(x)
+            return v if isinstance(v, dict) else {}
+        except ValueError:
+            return {}
+    return {}
+
+
+def _str_list(x: Any, sep: str | None = None) -> list[str]:
+    """A list of non-empty strings; a plain string is split on ``sep`` (CSV round trip)."""
+    if isinstance(x, str) and sep and not x.strip().startswith("["):
+        items: list = x.split(sep)
+    else:
+        items = _as_list(x)
+    return [str(v).strip() for v in items if not _is_missing(v) and str(v).strip()]
+
+
+def _as_bool(x: Any) -> bool:
+    if isinstance(x, str):
+        return x.strip().lower() in ("true", "1", "yes")
+    return False if _is_missing(x) else bool(x)
+
+
+def _str(x: Any) -> str:
+    return "" if _is_missing(x) else str(x).strip()
+
+
 def _clip(text: Any, n: int = MAX_QUOTE_CHARS) -> str:
     s = "" if _is_missing(text) else " ".join(str(text).split())
     return s if len(s) <= n else s[: n - 1].rstrip() + "…"
@@ -171,6 +228,24 @@ def _chips(words: Iterable[Any], cap: int) -> str:
     if len(words) > cap:
         out += f'<span class="chip muted">+{len(words) - cap}</span>'
     return f'<span class="chips">{out}</span>' if out else '<span class="muted">—</span>'
+
+
+def _pxp_badge(tag: Any, low_evidence: bool = False) -> str:
+    key = _str(tag).upper()
+    out = ""
+    if key in PXP:
+        out = f'<span class="pxp pxp-{key}" title="{esc(PXP_TITLE[key])}">{key}</span>'
+    if low_evidence:
+        out += '<span class="pxp pxp-low" title="セグメント10件未満: 参考値（low evidence）">参考</span>'
+    return out
+
+
+def _growth_html(g: float) -> str:
+    if not math.isfinite(g) or abs(g) < 0.005:
+        return '<span class="muted">—</span>'
+    if g > 0:
+        return f'<span class="growth up">↑ +{g * 100:.0f}%</span>'
+    return f'<span class="growth down">↓ −{abs(g) * 100:.0f}%</span>'
 
 
 def _h2(ja: str, en: str) -> str:
@@ -237,6 +312,9 @@ class _Data:
             self.doc_pos = dict(zip(ids[keep].tolist(), np.flatnonzero(keep.values).tolist()))
 
         self.themes = self._theme_rows(corpus.themes)
+        self.section_ids = {t["theme_id"] for t in self.themes[:MAX_THEME_SECTIONS]}
+        self.has_lens = any(t["pxp"] or t["impact_rank"] for t in self.themes)
+        self.goals = self._goal_rows(getattr(corpus, "goals", None))
         self.weeks: list[pd.Timestamp] = []
         self.week_of_seg = None
         if self.seg_dates is not None and self.seg_dates.notna().any():
@@ -313,9 +391,70 @@ class _Data:
                 "quotes": quotes,
                 "quote_texts": qtexts,
                 "href": f"#theme-{tid}",
+                **self._lens_fields(rec),
             })
         rows.sort(key=lambda r: (-r["size"], r["theme_id"]))
         return rows
+
+    @staticmethod
+    def _lens_fields(rec: dict) -> dict:
+        """The customer-lens columns of a theme (all optional; None / NaN / {} when absent)."""
+        pxp = _str(rec.get("pxp")).upper()
+        rank = _i(rec.get("impact_rank"), 0)
+        job = _str(rec.get("dominant_job"))
+        stage = _str(rec.get("dominant_stage"))
+        emotions = {str(k): _f(v) for k, v in _as_dict(rec.get("emotions")).items()}
+        return {
+            "pxp": pxp if pxp in PXP else None,
+            "impact_rank": rank if rank > 0 else None,
+            "impact": _f(rec.get("impact"), float("nan")),
+            "pain": _f(rec.get("pain_score"), float("nan")),
+            "growth": _f(rec.get("growth"), float("nan")),
+            "low_evidence": _as_bool(rec.get("low_evidence")),
+            "departments": _str_list(rec.get("departments"), "、"),
+            "dominant_job": job or None,
+            "dominant_job_share": _f(rec.get("dominant_job_share"), float("nan")),
+            "dominant_stage": stage or None,
+            "stage_mix": {str(k): _f(v) for k, v in _as_dict(rec.get("stage_mix")).items()},
+            "intent_mix": {str(k): _f(v) for k, v in _as_dict(rec.get("intent_mix")).items()},
+            "emotions": emotions,
+        }
+
+    @staticmethod
+    def _goal_rows(goals: Any) -> list[dict]:
+        """``corpus.goals`` as records, problems first (by impact_rank), capped."""
+        if not isinstance(goals, pd.DataFrame) or goals.empty:
+            return []
+        recs = goals.head(MAX_GOALS * 5).to_dict("records")
+        out = []
+        for k, rec in enumerate(recs):
+            rank = _i(rec.get("impact_rank"), 0)
+            cv = _f(rec.get("current_value"), float("nan"))
+            out.append({
+                "order": (rank if rank > 0 else 10 ** 9, k),
+                "theme_id": _i(rec.get("theme_id"), -1),
+                "theme": _str(rec.get("theme")),
+                "pxp": _str(rec.get("pxp")).upper(),
+                "stage": _str(rec.get("stage")),
+                "job_type": _str(rec.get("job_type")),
+                "customer_need": _str(rec.get("customer_need")),
+                "outcome": _str(rec.get("outcome")),
+                "kpi": _str(rec.get("kpi")),
+                "kpi_unit": _str(rec.get("kpi_unit")),
+                "proxy": _str(rec.get("proxy")),
+                "current": _str(rec.get("current")),
+                "current_value": cv if math.isfinite(cv) else None,
+                "has_current_value": "current_value" in rec,
+                "target": _str(rec.get("target")),
+                "better": _str(rec.get("better")),
+                "trend": _str(rec.get("trend")),
+                "horizon": _str(rec.get("horizon")),
+                "departments": _str_list(rec.get("departments"), "、"),
+                "actions": _str_list(rec.get("actions"), "\n"),
+                "impact_rank": rank if rank > 0 else None,
+            })
+        out.sort(key=lambda g: g["order"])
+        return out[:MAX_GOALS]
 
     # -- lookups -----------------------------------------------------------------------------
     def seg_row(self, seg_id: Any) -> int | None:

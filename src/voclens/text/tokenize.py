@@ -75,6 +75,7 @@ def stop_words() -> frozenset[str]:
 
 _NOUNISH = {"名詞", "接頭辞", "接尾辞"}
 _NEG_AUX = {"ない", "ぬ", "ず", "ん"}
+_EASE = {"にくい", "づらい", "辛い", "やすい", "易い"}
 
 
 def _is_compound_part(t: Token) -> bool:
@@ -115,9 +116,16 @@ def content_terms(tokens: list[Token], *, stop: frozenset[str] | None = None) ->
                     terms.append(term)
             i = max(j, i + 1)
             continue
+        nxt = tokens[i + 1] if i + 1 < n else None
+        if t.pos == "動詞" and nxt is not None and nxt.pos == "接尾辞" and nxt.base in _EASE:
+            # ease of use is the point: 使いにくい, 分かりづらい, 見やすい stay whole
+            term = t.surface + nxt.base
+            if term not in stop:
+                terms.append(term)
+            i += 2
+            continue
         if t.pos in ("動詞", "形容詞", "形状詞") and t.pos2 != "非自立可能":
             lemma = t.base if t.pos == "形状詞" else t.lemma
-            nxt = tokens[i + 1] if i + 1 < n else None
             if nxt is not None and t.pos != "形状詞" and (
                 (nxt.pos == "助動詞" and nxt.base in _NEG_AUX) or (t.pos == "形容詞" and nxt.lemma in ("無い", "ない"))
                 or (nxt.surface == "ませ" and i + 2 < n and tokens[i + 2].surface == "ん")

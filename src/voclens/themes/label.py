@@ -48,9 +48,16 @@ def top_keywords(ctfidf: sp.csr_matrix, words: list[str], n: int) -> list[list[s
     return out
 
 
-def make_label(keywords: list[str], max_parts: int = 2) -> str:
-    """A short label from the top keywords, skipping words contained in an earlier one."""
+def make_label(keywords: list[str], max_parts: int = 2, nouns: set[str] | frozenset[str] = frozenset()) -> str:
+    """A short label from the top keywords, skipping words contained in an earlier one.
+
+    With ``nouns`` given, the label opens with the best noun among the top five keywords (a topic
+    reads as 配送・遅い, not 遅い・配送), then continues in keyword order.
+    """
     parts: list[str] = []
+    lead = next((kw for kw in keywords[:5] if kw in nouns), None)
+    if lead is not None:
+        parts.append(lead)
     for kw in keywords:
         if any(kw in p or p in kw for p in parts):
             continue

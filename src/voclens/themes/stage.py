@@ -84,7 +84,8 @@ class ThemeStage:
         ctfidf, words = class_tfidf(terms_all, labels, k)
         keywords = top_keywords(ctfidf, words, o.n_keywords) if k else []
         quotes = representative(seg["text"].tolist(), sims, labels, k, o.n_quotes)
-        theme_labels = _unique_labels([make_label(kw) for kw in keywords], keywords)
+        noun_vocab = {w for ns in seg["nouns"] for w in ns} if "nouns" in seg else set()
+        theme_labels = _unique_labels([make_label(kw, nouns=noun_vocab) for kw in keywords], keywords)
         sizes = np.bincount(labels[labels >= 0], minlength=k)
         docs_per_theme = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "t": labels}).query("t >= 0").groupby("t")["doc_id"].nunique()
         texts, seg_ids = seg["text"].to_numpy(), seg["seg_id"].to_numpy()

@@ -1,0 +1,254 @@
+"""One linear text classifier for every lens: hashed char n-grams + data-driven features + embedding.
+
+Sentiment, job type, journey stage, intent, pain point and emotion all learn from the same three
+views of a segment: character n-grams of the normalised text (what the words look like), dense
+features from data files (lexicon hits, cue-pattern hits: knowledge the small corpus lacks) and
+the sentence embedding (paraphrase knowledge). Single-label sets use a softmax; multi-label sets
+(emotions) one sigmoid per class. The featuriser is stateless (hashing), so a saved model is
+numpy arrays plus JSON: no pickles, no scikit-learn version lock-in.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from voclens.errors import ModelError, NotFittedError
+from voclens.parallel import map_chunks
+
+FORMAT_VERSION = 2
+
+
+def _featurizers() -> dict[str, tuple[Callable[[str], np.ndarray], int, Callable[[], object]]]:
+    """name -> (text -> dense vector, width, loader to call before forking)."""
+    from voclens.lenses import cues, lexicon
+
+    out = {
+        "sentiment_lexicon": (lexicon.lexicon_features, lexicon.N_FEATURES, lexicon.load_lexicon),
+        "cues": (cues.cue_features, cues.n_features(), cues.load_cues),
+    }
+    try:
+        from voclens.lenses import emotion
+
+        out["emotion_lexicon"] = (emotion.emotion_features, emotion.N_FEATURES, emotion.load_emotion_lexicon)
+    except ImportError:  # pragma: no cover - emotion module optional during development
+        pass
+    return out
+
+
+def _raw_chunk(hasher: HashingVectorizer, dense: tuple[str, ...], texts) -> list[tuple[sp.csr_matrix, np.ndarray]]:
+    feats = _featurizers()
+    cols = [np.vstack([feats[name][0](t) for t in texts]) for name in dense] if len(texts) else []
+    width = sum(feats[name][1] for name in dense)
+    arr = np.hstack(cols).astype(np.float32) if cols else np.zeros((len(texts), width), np.float32)
+    return [(hasher.transform(texts), arr)]
+
+
+class TextClassifier:
+    """Linear classifier over char n-grams, dense data features and the sentence embedding."""
+
+    kind = "voclens.text-classifier"
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        *,
+        multilabel: bool = False,
+        dense: Sequence[str] = (),
+        C: float = 4.0,
+        ngram_range: tuple[int, int] = (1, 3),
+        n_features: int = 2**18,
+        embed_weight: float = 0.5,
+        dense_weight: float = 1.0,
+        class_weight: dict | str | None = None,
+    ):
+        self.classes = tuple(classes)
+        self.multilabel = multilabel
+        self.dense = tuple(dense)
+        self.C = C
+        self.ngram_range = tuple(ngram_range)
+        self.n_features = n_features
+        self.embed_weight = embed_weight
+        self.dense_weight = dense_weight
+        self.class_weight = class_weight
+
+    # -- features -----------------------------------------------------------------------------
+    def _hasher(self) -> HashingVectorizer:
+        return HashingVectorizer(
+            analyzer="char_wb", ngram_range=self.ngram_range, n_features=self.n_features,
+            alternate_sign=False, norm=None, lowercase=False,
+        )
+
+    def _raw(self, texts: list[str], n_jobs: int) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Hashed counts and dense data features: the Python-heavy part, on ``n_jobs`` cores."""
+        feats = _featurizers()
+        unknown = [d for d in self.dense if d not in feats]
+        if unknown:
+            raise ModelError(f"Unknown dense features {unknown}; known: {sorted(feats)}. Retrain the model.")
+        width = sum(feats[d][1] for d in self.dense)
+        if not texts:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float64), np.zeros((0, width), np.float32)
+        for d in self.dense:
+            feats[d][2]()  # load data files before forking, so workers inherit them
+        parts = map_chunks(partial(_raw_chunk, self._hasher(), self.dense), list(texts), n_jobs=n_jobs)
+        return sp.vstack([p[0] for p in parts]).tocsr(), np.vstack([p[1] for p in parts])
+
+    def _sparse(self, counts: sp.csr_matrix, fit: bool = False) -> sp.csr_matrix:
+        counts = counts.copy()
+        counts.data = 1 + np.log(counts.data)  # sublinear tf
+        if fit:
+            df = np.bincount(counts.indices, minlength=self.n_features)
+            self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df)) + 1).astype(np.float32)
+        tfidf = counts @ sp.diags(self.idf_)
+        norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1)).ravel())
+        norms[norms == 0] = 1
+        return (sp.diags(1 / norms) @ tfidf).tocsr()
+
+    def _dense(self, raw: np.ndarray, embeddings: np.ndarray | None, fit: bool = False) -> np.ndarray:
+        if fit:
+            self.dense_scale_ = (
+                np.maximum(np.percentile(np.abs(raw), 99, axis=0), 1.0).astype(np.float32) if raw.size else np.ones(raw.shape[1], np.float32)
+            )
+        parts = [self.dense_weight * np.tanh(raw / self.dense_scale_)]
+        if self.embed_weight > 0:
+            if embeddings is None:
+                raise ModelError("This model uses sentence embeddings; pass them to predict_proba.")
+            parts.append(self.embed_weight * np.asarray(embeddings, dtype=np.float32))
+        return np.hstack(parts).astype(np.float32)
+
+    # -- learning -----------------------------------------------------------------------------
+    def fit(self, texts: Sequence[str], y, embeddings: np.ndarray | None = None, n_jobs: int = 0,
+            sample_weight: np.ndarray | None = None) -> "TextClassifier":
+        """``y``: labels (single-label) or an (n, n_classes) 0/1 matrix (multi-label)."""
+        texts = list(texts)
+        counts, raw = self._raw(texts, n_jobs)
+        x = sp.hstack([self._sparse(counts, fit=True), sp.csr_matrix(self._dense(raw, embeddings, fit=True))]).tocsr()
+        if self.multilabel:
+            y = np.asarray(y)
+            coefs, inter = [], []
+            for j in range(len(self.classes)):
+                col = y[:, j]
+                if col.min() == col.max():  # a class never (or always) present: constant output
+                    coefs.append(np.zeros(x.shape[1], np.float32))
+                    inter.append(10.0 if col.max() else -10.0)
+                    continue
+                clf = LogisticRegression(C=self.C, max_iter=5000, class_weight=self.class_weight).fit(x, col, sample_weight=sample_weight)
+                coefs.append(clf.coef_[0])
+                inter.append(clf.intercept_[0])
+            self.coef_, self.intercept_ = np.vstack(coefs).astype(np.float32), np.asarray(inter, np.float32)
+        else:
+            y = np.asarray(y)
+            unknown = set(y) - set(self.classes)
+            if unknown:
+                raise ValueError(f"Unknown labels {sorted(unknown)}; expected {self.classes}.")
+            clf = LogisticRegression(C=self.C, max_iter=5000, class_weight=self.class_weight).fit(x, y, sample_weight=sample_weight)
+            order = [list(clf.classes_).index(c) if c in clf.classes_ else None for c in self.classes]
+            coef = np.zeros((len(self.classes), x.shape[1]), np.float32)
+            inter = np.full(len(self.classes), -30.0, np.float32)  # a class unseen in training is never predicted
+            for i, j in enumerate(order):
+                if j is not None:
+                    coef[i], inter[i] = (clf.coef_[j], clf.intercept_[j]) if len(clf.classes_) > 2 else (
+                        (clf.coef_[0], clf.intercept_[0]) if j == 1 else (-clf.coef_[0], -clf.intercept_[0]))
+            if len(clf.classes_) == 2:  # binary LR gives one row: split it as +/- half logits
+                coef, inter = coef / 2, np.where(inter > -30, inter / 2, inter)
+            self.coef_, self.intercept_ = coef, inter
+        return self
+
+    def feature_key(self) -> tuple:
+        """Models with the same key share their raw features (``predict_many``)."""
+        return (self.ngram_range, self.n_features, self.dense)
+
+    def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray | None = None, n_jobs: int = 1) -> np.ndarray:
+        """(n, n_classes): softmax rows (single-label) or independent sigmoids (multi-label)."""
+        return predict_many({"m": self}, texts, embeddings, n_jobs)["m"]
+
+    def _proba_from_raw(self, counts: sp.csr_matrix, raw: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted. Call fit() or load a model folder.")
+        w_sparse, w_dense = self.coef_[:, : self.n_features], self.coef_[:, self.n_features:]
+        z = np.asarray(self._sparse(counts) @ w_sparse.T + self._dense(raw, embeddings) @ w_dense.T) + self.intercept_
+        if self.multilabel:
+            return (1 / (1 + np.exp(-z))).astype(np.float32)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None, n_jobs: int = 1) -> np.ndarray:
+        p = self.predict_proba(texts, embeddings, n_jobs)
+        if self.multilabel:
+            return (p >= 0.5).astype(np.int8)
+        return np.asarray(self.classes, dtype=object)[p.argmax(axis=1)]
+
+    # -- persistence ----------------------------------------------------------------------------
+    def params(self) -> dict:
+        return {
+            "classes": list(self.classes), "multilabel": self.multilabel, "dense": list(self.dense), "C": self.C,
+            "ngram_range": list(self.ngram_range), "n_features": self.n_features, "embed_weight": self.embed_weight,
+            "dense_weight": self.dense_weight, "class_weight": self.class_weight,
+        }
+
+    def save(self, folder: str | Path, card: dict | None = None) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        nz = np.flatnonzero(np.abs(self.coef_).sum(axis=0))  # unseen hashed columns stay zero: store sparse
+        np.savez_compressed(
+            folder / "weights.npz", columns=nz.astype(np.int64), coef=self.coef_[:, nz], intercept=self.intercept_,
+            idf=self.idf_, dense_scale=self.dense_scale_, n_columns=np.int64(self.coef_.shape[1]),
+        )
+        config = {"format_version": FORMAT_VERSION, "kind": self.kind, "params": self.params()}
+        if card:
+            config["card"] = card
+        (folder / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TextClassifier":
+        folder = Path(folder)
+        cfg_path, w_path = folder / "config.json", folder / "weights.npz"
+        if not cfg_path.is_file() or not w_path.is_file():
+            raise ModelError(
+                f"No model in {folder} (config.json and weights.npz expected). "
+                "Train it with the scripts in scripts/ (train_sentiment.py, train_lenses.py)."
+            )
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        if cfg.get("format_version") != FORMAT_VERSION or not str(cfg.get("kind", "")).startswith("voclens."):
+            raise ModelError(f"{folder} is not a voclens model of format {FORMAT_VERSION}. Retrain it with the scripts in scripts/.")
+        p = cfg["params"]
+        model = cls.__new__(cls)
+        TextClassifier.__init__(
+            model, p["classes"], multilabel=p["multilabel"], dense=p["dense"], C=p["C"], ngram_range=tuple(p["ngram_range"]),
+            n_features=p["n_features"], embed_weight=p["embed_weight"], dense_weight=p["dense_weight"], class_weight=p.get("class_weight"),
+        )
+        w = np.load(w_path)
+        coef = np.zeros((len(model.classes), int(w["n_columns"])), dtype=np.float32)
+        coef[:, w["columns"]] = w["coef"]
+        model.coef_, model.intercept_ = coef, w["intercept"].astype(np.float32)
+        model.idf_, model.dense_scale_ = w["idf"].astype(np.float32), w["dense_scale"].astype(np.float32)
+        model.card_ = cfg.get("card", {})
+        return model
+
+
+def predict_many(models: dict[str, TextClassifier], texts: Sequence[str], embeddings: np.ndarray | None = None,
+                 n_jobs: int = 1, chunk: int = 20000) -> dict[str, np.ndarray]:
+    """Probabilities of several models; raw features are computed once per ``feature_key``."""
+    texts = list(texts)
+    out = {name: np.zeros((len(texts), len(m.classes)), dtype=np.float32) for name, m in models.items()}
+    groups: dict[tuple, list[str]] = {}
+    for name, m in models.items():
+        if not hasattr(m, "coef_"):
+            raise NotFittedError(f"{type(m).__name__} is not fitted. Call fit() or load a model folder.")
+        groups.setdefault(m.feature_key(), []).append(name)
+    for a in range(0, len(texts), chunk):
+        emb = None if embeddings is None else embeddings[a:a + chunk]
+        for names in groups.values():
+            counts, raw = models[names[0]]._raw(texts[a:a + chunk], n_jobs)
+            for name in names:
+                out[name][a:a + chunk] = models[name]._proba_from_raw(counts, raw, emb)
+    return out
