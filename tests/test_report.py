@@ -427,3 +427,337 @@ def test_truncate_fits_width():
     s = truncate(LONG_LABEL, 120)
     assert s.endswith("…") and text_width(s) <= 120
     assert truncate("短い", 120) == "短い"
+
+
+# ==============================================================================================
+# customer lenses: goals, pain ranking, journey x job, emotions, theme lens line
+# ==============================================================================================
+from voclens.report.html import MAX_GOALS  # noqa: E402
+
+# per theme: (journey stage, job type, departments, POF/POP/POD, growth)
+LENS_BY_THEME = {
+    0: ("use", "functional", ["物流", "カスタマーサポート"], "POF", 0.53),
+    1: ("use", "functional", ["物流", "品質管理"], "POF", 0.10),
+    2: ("use", "emotional", ["商品管理", "品質管理"], "POD", -0.05),
+    3: ("support", "functional", ["カスタマーサポート"], "POF", -0.12),
+    4: ("purchase", "functional", ["開発", "マーケティング"], "POP", 0.0),
+    5: ("consideration", "social", ["マーケティング", "経理/請求"], "POP", 0.31),
+}
+EMOTION_OF = {"negative": ("anger", "disgust", "sadness", "fear"), "positive": ("joy", "trust", "anticipation", "surprise"),
+              "neutral": ("anticipation",)}
+BOILERPLATE = {"よろしくお願いします", "ありがとうございました"}
+GOALS = [
+    {"theme_id": 0, "theme": "配送遅延", "pxp": "POF", "stage": "use", "job_type": "functional",
+     "customer_need": "利用段階・機能的ジョブ: 「配送遅延」 — 例「注文してから一週間たっても届きません」",
+     "outcome": "注文した商品が約束の日に届き、予定どおりに使い始められる", "kpi": "配送遅延率", "kpi_id": "late_delivery_rate",
+     "kpi_unit": "%", "proxy": "困りごとの割合", "current": "62%（VOC推定: 困りごとの割合）", "current_value": 62.4,
+     "target": "31%（半減）", "target_value": 31.0, "better": "↓", "trend": "↑", "horizon": "中期（6ヶ月以内）・3ヶ月で中間確認",
+     "departments": ["物流", "カスタマーサポート"],
+     "actions": ["配送業者ごとの遅延率を週次で可視化し、遅延の多い地域の便を見直す",
+                 "到着予定の変更を自動でメール通知し、「配送遅延」の問い合わせを減らす"], "impact_rank": 1},
+    {"theme_id": 3, "theme": "サポート対応", "pxp": "POF", "stage": "support", "job_type": "functional",
+     "customer_need": "サポート段階・機能的ジョブ: 「サポート対応」 — 例「問い合わせへの返信が遅すぎます」",
+     "outcome": "問い合わせがその日のうちに解決し、すぐに元どおり使える", "kpi": "初回解決率(FCR)", "kpi_id": "fcr",
+     "kpi_unit": "%", "proxy": "苦情の割合", "current": "48%（VOC推定: 苦情の割合）", "current_value": 48.0,
+     "target": "24%（半減）", "target_value": 24.0, "better": "↓", "trend": "↓", "horizon": "中期（6ヶ月以内）・3ヶ月で中間確認",
+     "departments": ["カスタマーサポート"],
+     "actions": ["担当者が購入履歴と過去の問い合わせを即座に確認できるようにする", "回答テンプレートを見直す " + XSS],
+     "impact_rank": 2},
+    {"theme_id": 1, "theme": "梱包・破損", "pxp": "POF", "stage": "use", "job_type": "functional",
+     "customer_need": "利用段階・機能的ジョブ: 「梱包・破損」", "outcome": "商品が傷のない状態で届く",
+     "kpi": "リピート率", "kpi_id": "repeat_rate", "kpi_unit": "%", "proxy": "なし", "current": "要測定（VOCでは測れない）",
+     "current_value": None, "target": "現状値を測定後に設定（問題テーマは半減、強みは差の半分を改善）", "target_value": None,
+     "better": "↑", "trend": "", "horizon": "長期（1年以内）", "departments": ["物流", "品質管理"],
+     "actions": ["緩衝材の基準を見直し、破損の多い商品カテゴリから梱包を改める"], "impact_rank": 3},
+    {"theme_id": 2, "theme": "商品の品質", "pxp": "POD", "stage": "use", "job_type": "emotional",
+     "customer_need": "利用段階・感情的ジョブ: 「商品の品質」 — 例「縫製が丁寧で長く使えそう」",
+     "outcome": "品質の良さを実感し、安心して使い続けられる", "kpi": "推奨者の割合", "kpi_id": "promoter_share", "kpi_unit": "%",
+     "proxy": "推奨者（最高評価）の割合", "current": "41%（VOC推定: 推奨者（最高評価）の割合）", "current_value": 41.0,
+     "target": "70%（100%との差を半減）", "target_value": 70.0, "better": "↑", "trend": "→", "horizon": "長期（1年以内）",
+     "departments": ["商品管理", "品質管理"], "actions": ["「商品の品質」の強みを商品ページとレビュー導線で訴求する"],
+     "impact_rank": 6},
+]
+
+
+def make_lens_corpus() -> Corpus:
+    """The report fixture with every customer lens and a goals table, as LensSummaryStage and
+    GoalStage would leave them (themes: dicts for the mixes, lists for departments)."""
+    c = make_corpus()
+    seg, docs = c.segments.copy(), c.documents.copy()
+    rng = np.random.default_rng(11)
+    stage, job, intent, pain, kind, emo_str = [], [], [], [], [], []
+    emo_p = {e: [] for e in ("joy", "sadness", "anticipation", "surprise", "anger", "fear", "disgust", "trust")}
+    for tid, text, sent in zip(seg.theme_id, seg.text, seg.sentiment):
+        k = "boilerplate" if text in BOILERPLATE else "content"
+        if tid >= 0:
+            st, jb = LENS_BY_THEME[tid][:2]
+            if rng.random() < 0.25:  # some spread over the grid
+                st = ["awareness", "consideration", "purchase", "use", "support", "loyalty", "none"][int(rng.integers(7))]
+                jb = ["functional", "emotional", "social", "none"][int(rng.integers(4))]
+        else:
+            st, jb = ("loyalty", "emotional") if sent == "positive" else ("none", "none")
+        if k != "content":
+            st, jb = "none", "none"
+        it = {"negative": "complaint", "positive": "praise"}.get(sent, "question" if "？" in text else "other")
+        if sent == "negative" and "ほしい" in text:
+            it = "request"
+        stage.append(st), job.append(jb), intent.append(it), kind.append(k)
+        pain.append(int(sent == "negative" or "できません" in text))
+        probs = {e: float(rng.uniform(0, 0.15)) for e in emo_p}
+        present = [] if k != "content" else list(EMOTION_OF[sent][: int(rng.integers(0, 3))])
+        for e in present:
+            probs[e] = float(rng.uniform(0.55, 0.95))
+        for e in emo_p:
+            emo_p[e].append(probs[e])
+        emo_str.append(",".join(f"{e}:{int(rng.integers(1, 4))}" for e in present))
+    seg = seg.assign(kind=kind, job_type=job, job_type_p=0.8, journey_stage=stage, journey_stage_p=0.7, intent=intent,
+                     intent_p=0.75, pain_point=np.array(pain, dtype=np.int8), pain_p=0.6, emotion=emo_str,
+                     **{f"emo_{e}": v for e, v in emo_p.items()})
+    first = seg.sort_values("seg_id").groupby("doc_id").first()
+    emo_doc = seg.groupby("doc_id")["emotion"].agg(lambda s: ",".join(x for x in s if x))
+    docs = docs.assign(job_type=docs.doc_id.map(first.job_type), journey_stage=docs.doc_id.map(first.journey_stage),
+                       intent=docs.doc_id.map(first.intent), pain_point=docs.doc_id.map(seg.groupby("doc_id").pain_point.max()),
+                       emotion=docs.doc_id.map(emo_doc).fillna(""))
+    th = c.themes.copy()
+    lens = {k: [] for k in ("dominant_job", "dominant_job_share", "dominant_stage", "stage_mix", "intent_mix", "pain_score",
+                            "emotions", "top_emotion", "growth", "pxp", "departments")}
+    for tid in th.theme_id:
+        s = seg[seg.theme_id == tid]
+        jobs = s.job_type.value_counts(normalize=True)
+        stages = s.journey_stage.value_counts(normalize=True)
+        intents = s.intent.value_counts(normalize=True)
+        emos = {e: round(float(s[f"emo_{e}"].mean()), 4) for e in emo_p}
+        lens["dominant_job"].append(jobs.drop("none", errors="ignore").index[0])
+        lens["dominant_job_share"].append(float(jobs.drop("none", errors="ignore").iloc[0]))
+        lens["dominant_stage"].append(stages.drop("none", errors="ignore").index[0])
+        lens["stage_mix"].append({k: float(stages.get(k, 0.0)) for k in
+                                  ("awareness", "consideration", "purchase", "use", "support", "loyalty", "none")})
+        lens["intent_mix"].append({k: float(intents.get(k, 0.0)) for k in ("complaint", "request", "question", "praise", "other")})
+        lens["pain_score"].append(float(s.pain_point.mean()))
+        lens["emotions"].append(emos)
+        lens["top_emotion"].append(max(emos, key=emos.get))
+        lens["growth"].append(LENS_BY_THEME[tid][4])
+        lens["pxp"].append(LENS_BY_THEME[tid][3])
+        lens["departments"].append(list(LENS_BY_THEME[tid][2]))
+    th = th.assign(**lens)
+    neg = th.negative.to_numpy()
+    th["impact"] = (th["size"] * (neg + 0.5 * th.pain_score) * (1 + th.growth.clip(0, 2))).round(3)
+    th["low_evidence"] = th.theme_id == 5  # as if the theme had fewer than 10 segments
+    problems = th[th.pxp != "POD"].sort_values(["impact", "size"], ascending=False).theme_id.tolist()
+    strengths = th[th.pxp == "POD"].theme_id.tolist()
+    rank = {t: i + 1 for i, t in enumerate(problems + strengths)}
+    th["impact_rank"] = th.theme_id.map(rank)
+    c.segments, c.documents, c.themes = seg, docs, th
+    c.goals = pd.DataFrame(GOALS)
+    return c
+
+
+@pytest.fixture(scope="module")
+def lens_corpus() -> Corpus:
+    return make_lens_corpus()
+
+
+@pytest.fixture(scope="module")
+def lens_page(lens_corpus) -> str:
+    return render_report(lens_corpus, MANIFEST, title="VoCレポート（顧客視点）")
+
+
+def _section(html: str, sid: str) -> str:
+    start = html.index(f'id="{sid}"')
+    end = html.find("</section>", start)
+    return html[start:end]
+
+
+def test_lens_sections_present_in_order_and_in_nav(lens_page):
+    order = ["summary", "goals", "pain", "overview", "sizes", "sentiment", "journey", "emotions", "trends", "channels",
+             "themes", "unassigned", "run"]
+    pos = [lens_page.index(f'id="{i}"') for i in order]
+    assert pos == sorted(pos)
+    nav = lens_page[lens_page.index('<nav class="toc"'): lens_page.index("</nav>")]
+    for sid in ("goals", "pain", "journey", "emotions"):
+        assert f'href="#{sid}"' in nav
+    assert "顧客視点の目標" in lens_page and "Customer-centred goals" in lens_page
+    assert "ペインポイント" in lens_page and "Pain points, ranked" in lens_page
+
+
+def test_lens_page_is_safe_and_self_contained(lens_page):
+    assert XSS not in lens_page
+    assert "回答テンプレートを見直す &lt;script&gt;" in lens_page
+    assert lens_page.count("<script") == 1
+    assert "<link" not in lens_page and "url(" not in lens_page and "<img" not in lens_page
+    for m in re.finditer(r"""\s(?:src|href|xlink:href|action)\s*=\s*["']?([^"'\s>]*)""", lens_page):
+        assert m.group(1).startswith("#"), m.group(0)
+    for s in _svgs(lens_page):
+        root = ET.fromstring(s)
+        assert root.find("title") is not None
+    charts = [ET.fromstring(s) for s in _svgs(lens_page) if 'class="chart-svg"' in s]
+    assert len(charts) == 6  # + journey heatmap, emotions
+    for c in charts:
+        assert c.find("desc") is not None and float(c.get("viewBox").split()[2]) <= 960
+
+
+def test_dashboard_shows_kpi_current_target_departments(lens_page):
+    goals = _section(lens_page, "goals")
+    table = goals[goals.index('class="dashboard"'): goals.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):], flags=re.S)
+    assert len(rows) == len(GOALS)
+    for g, row in zip(GOALS, rows):  # problems first by impact_rank, as given
+        assert escape(g["outcome"]) in row
+        assert escape(g["kpi"]) in row
+        for dept in g["departments"]:
+            assert escape(dept) in row
+        assert escape(g["horizon"].split("・")[0]) in row
+    assert "<b class=\"val\">62%</b>" in rows[0] and "VOC推定" in rows[0] and "困りごとの割合" in rows[0]
+    assert "<b class=\"val\">31%</b>" in rows[0] and "半減" in rows[0]
+    # the observed trend against the desired direction
+    assert "観測 ↑ / 目標 ↓" in rows[0] and "tr-bad" in rows[0]  # rising pain: wrong way
+    assert "観測 ↓ / 目標 ↓" in rows[1] and "tr-good" in rows[1]
+    assert "要測定" in rows[2] and "VOC推定</span>" not in rows[2] and "tr-none" in rows[2]
+    assert "観測 → / 目標 ↑" in rows[3] and "tr-flat" in rows[3]
+    assert "pxp pxp-POF" in rows[0] and "pxp pxp-POD" in rows[3]
+    assert 'href="#theme-0"' in rows[0]
+
+
+def test_goal_cards_follow_the_template(lens_page):
+    goals = _section(lens_page, "goals")
+    cards = re.findall(r'<article class="goal-card edge-(\w+)">(.*?)</article>', goals, flags=re.S)
+    assert [p for p, _ in cards] == [g["pxp"] for g in GOALS]
+    for (_, card), g in zip(cards, GOALS):
+        for label in ("顧客課題/ニーズ", "目指す顧客成果", "目標指標", "目標値", "関連部門", "必要な施策"):
+            assert f"<dt>{label}</dt>" in card
+        assert card.count("<li>") == len(g["actions"])
+        assert escape(g["customer_need"]) in card
+    assert "要測定" in cards[2][1]
+
+
+def test_pain_ranking_sorted_by_impact_rank(lens_page, lens_corpus):
+    pain = _section(lens_page, "pain")
+    body = pain[pain.index("<tbody>"): pain.index("</tbody>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
+    data = [r for r in rows if 'class="num rank"' in r]
+    ranks = [int(re.search(r'<td class="num rank">(\d+)</td>', r).group(1)) for r in data]
+    assert ranks == sorted(lens_corpus.themes.impact_rank) == list(range(1, 7))
+    labels = [re.search(r'href="#theme-(\d+)"', r).group(1) for r in data]
+    expected = lens_corpus.themes.sort_values("impact_rank").theme_id.astype(str).tolist()
+    assert labels == expected
+    # problems first; the strengths after a group row
+    tags = [re.search(r"pxp pxp-(POF|POP|POD)", r).group(1) for r in data]
+    assert tags[-1] == "POD" and "POD" not in tags[:-1]
+    assert body.index('class="group"') < body.index("pxp pxp-POD")
+    assert 'class="pxp pxp-POF"' in pain and "参考" in pain
+    assert "↑ +53%" in pain  # growth of the delivery theme
+    assert "impact = n × (neg + 0.5 × pain) × (1 + min(2, max(0, growth)))" in pain
+    assert "ペイン ≥ 0.40" in pain and "正味 ≤ −0.20" in pain
+
+
+def test_journey_heatmap(lens_page, lens_corpus):
+    svg = [s for s in _svgs(lens_page) if 'id="chart-journey-t"' in s]
+    assert len(svg) == 1
+    root = ET.fromstring(svg[0])
+    assert root.get("role") == "img" and root.find("desc") is not None
+    texts = ["".join(t.itertext()) for t in root.iter("text")]
+    for label in ("認知", "検討", "購入", "利用", "サポート", "リピート・推奨", "なし", "機能的", "感情的", "社会的",
+                  "awareness", "loyalty", "functional"):
+        assert label in texts, label
+    rows = [texts.index(x) for x in ("認知", "検討", "購入", "利用", "サポート", "リピート・推奨")]
+    assert rows == sorted(rows)
+    # every content segment is counted once; boilerplate is left out
+    cells = [c for c in root.iter("g") if c.get("class") == "cell"]
+    assert len(cells) == 7 * 4
+    total = sum(int(re.search(r": ([\d,]+)件", c.find("title").text).group(1).replace(",", "")) for c in cells)
+    seg = lens_corpus.segments
+    assert total == int((seg.kind == "content").sum()) < len(seg)
+    assert any("ネガ" in t for t in texts)
+
+
+def test_emotion_overview(lens_page, lens_corpus):
+    svg = [s for s in _svgs(lens_page) if 'id="chart-emotions-t"' in s]
+    assert len(svg) == 1
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg[0]).iter("text")]
+    for ja in ("喜び", "悲しみ", "期待", "驚き", "怒り", "恐れ", "嫌悪", "信頼"):
+        assert any(t.startswith(ja) for t in texts), ja
+    docs = lens_corpus.documents
+    joy = docs.emotion.str.contains("joy").mean()
+    assert f"{joy * 100:.1f}%" in " ".join(texts)
+
+
+def test_theme_cards_have_lens_line(lens_page, lens_corpus):
+    card = _section(lens_page, "theme-0")
+    assert '<dl class="lens">' in card
+    assert "pxp pxp-POF" in card and "インパクト順位 <b>#" in card
+    assert "<dt>ジョブ</dt>" in card and "機能的" in card
+    assert "<dt>ジャーニー</dt>" in card and "<dt>意図</dt>" in card and "<dt>ペイン</dt>" in card
+    emos = lens_corpus.themes.set_index("theme_id").emotions[0]
+    top = max(emos, key=emos.get)
+    ja = {"joy": "喜び", "sadness": "悲しみ", "anticipation": "期待", "surprise": "驚き", "anger": "怒り", "fear": "恐れ",
+          "disgust": "嫌悪", "trust": "信頼"}[top]
+    assert f"{ja} <b>{emos[top]:.2f}</b>" in card
+    assert "物流" in card and "カスタマーサポート" in card
+    assert "参考" in _section(lens_page, "theme-5")  # low evidence
+    assert "ジャーニー" in _section(lens_page, "themes")  # the colour legend
+
+
+def test_old_corpus_has_no_lens_sections(page):
+    for sid in ("goals", "pain", "journey", "emotions"):
+        assert f'id="{sid}"' not in page and f'href="#{sid}"' not in page
+    body = page[page.index("</style>"):]
+    assert '<dl class="lens">' not in body and "pxp-" not in body
+
+
+@pytest.mark.parametrize("variant", ["empty", "missing", "partial", "no_attr"])
+def test_goals_missing_or_partial(variant):
+    c = make_lens_corpus()
+    if variant == "empty":
+        c.goals = pd.DataFrame()
+    elif variant == "missing":
+        c.goals = None
+    elif variant == "partial":
+        c.goals = pd.DataFrame({"theme": ["配送遅延", "梱包・破損"], "kpi": ["配送遅延率", "破損率"]})
+    else:
+        object.__delattr__(c, "goals")
+    html = render_report(c)
+    assert 'id="pain"' in html and 'id="journey"' in html
+    if variant == "partial":
+        assert "配送遅延率" in html and "破損率" in html
+    else:
+        assert "提案された目標はありません" in html
+    for s in _svgs(html):
+        ET.fromstring(s)
+
+
+def test_lens_columns_after_a_file_round_trip():
+    """Parquet/CSV give JSON strings for the mixes, arrays or joined strings for the lists."""
+    c = make_lens_corpus()
+    for col in ("stage_mix", "intent_mix", "emotions"):
+        c.themes[col] = c.themes[col].map(lambda d: json.dumps(d, ensure_ascii=False))
+    c.themes["departments"] = c.themes["departments"].map(np.array)
+    c.themes["low_evidence"] = c.themes["low_evidence"].astype(str)
+    c.goals["departments"] = c.goals["departments"].map("、".join)
+    c.goals["actions"] = c.goals["actions"].map("\n".join)
+    html = render_report(c)
+    card = _section(html, "theme-0")
+    assert '<svg class="mixbar"' in card and "物流" in card
+    assert "参考" in _section(html, "theme-5")
+    dash = _section(html, "goals")
+    assert '<span class="chip" title="物流">' in dash
+    assert dash.count("<li>") == sum(len(g["actions"]) for g in GOALS)
+
+
+def test_partial_lens_columns_render():
+    c = make_lens_corpus()
+    c.themes = c.themes[["theme_id", "label", "size", "pxp", "impact_rank"]]
+    c.segments = c.segments.drop(columns=["kind", "sentiment"])
+    c.documents = c.documents.drop(columns=["emotion"])
+    html = render_report(c)
+    assert 'id="pain"' in html and 'id="journey"' in html and 'id="emotions"' not in html
+    for s in _svgs(html):
+        ET.fromstring(s)
+
+
+def test_many_goals_are_capped():
+    c = make_lens_corpus()
+    c.goals = pd.DataFrame([dict(GOALS[0], impact_rank=i + 1, outcome=f"成果{i}") for i in range(MAX_GOALS * 3)])
+    html = render_report(c)
+    goals = _section(html, "goals")
+    table = goals[goals.index("<tbody>"): goals.index("</tbody>")]
+    assert table.count("<tr>") == MAX_GOALS

@@ -15,7 +15,7 @@ from importlib import resources
 
 import numpy as np
 
-from voclens.text.tokenize import japanese_nlp
+from voclens.text.tokenize import doc_from_tokens, japanese_nlp
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,11 @@ def load_cues() -> Cues:
     return Cues(tuple(g["name"] for g in _groups()), phrase, matcher)
 
 
-def cue_hits(text: str) -> dict[str, int]:
+def cue_hits(text: str, tokens=None) -> dict[str, int]:
     """Hits per group, for explanations (``{'request': 1, 'stage_purchase': 2}``)."""
     cues = load_cues()
-    doc = japanese_nlp().make_doc(text)
+    nlp = japanese_nlp()
+    doc = nlp.make_doc(text) if tokens is None else doc_from_tokens(nlp.vocab, text, tokens)
     vocab = doc.vocab.strings
     hits: dict[str, int] = {}
     for match_id, _, _ in list(cues.phrase_matcher(doc)) + list(cues.matcher(doc)):
@@ -63,7 +64,7 @@ def cue_hits(text: str) -> dict[str, int]:
     return hits
 
 
-def cue_features(text: str) -> np.ndarray:
+def cue_features(text: str, tokens=None) -> np.ndarray:
     cues = load_cues()
-    hits = cue_hits(text)
+    hits = cue_hits(text, tokens)
     return np.array([hits.get(n, 0) for n in cues.names], dtype=np.float32)

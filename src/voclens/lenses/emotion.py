@@ -52,7 +52,7 @@ def load_emotion_lexicon() -> EmotionLexicon:
     return EmotionLexicon(words, symbols, re.compile(pattern) if pattern else None)
 
 
-def emotion_features(text: str) -> np.ndarray:
+def emotion_features(text: str, tokens=None) -> np.ndarray:
     """Summed lexicon intensity per emotion, in EMOTIONS order."""
     lex = load_emotion_lexicon()
     out = np.zeros(N_FEATURES, dtype=np.float32)
@@ -62,7 +62,7 @@ def emotion_features(text: str) -> np.ndarray:
             for i, v in lex.symbols[m.group()]:
                 out[i] += v
             covered.append(m.span())
-    toks = tokenize(text)
+    toks = tokens if tokens is not None else tokenize(text)
     for k, t in enumerate(toks):
         hits = lex.words.get(t.lemma) or lex.words.get(t.base) or lex.words.get(t.surface)
         if not hits or any(a <= t.start < b for a, b in covered):

@@ -43,12 +43,57 @@ def _featurizers() -> dict[str, tuple[Callable[[str], np.ndarray], int, Callable
     return out
 
 
-def _raw_chunk(hasher: HashingVectorizer, dense: tuple[str, ...], texts) -> list[tuple[sp.csr_matrix, np.ndarray]]:
+def _raw_chunk(hasher: HashingVectorizer | None, names: tuple[str, ...], texts) -> list[tuple]:
+    """One chunk: hashed counts (when asked) and every dense featuriser, tokenising each text once."""
+    from voclens.text.tokenize import tokenize
+
     feats = _featurizers()
-    cols = [np.vstack([feats[name][0](t) for t in texts]) for name in dense] if len(texts) else []
-    width = sum(feats[name][1] for name in dense)
-    arr = np.hstack(cols).astype(np.float32) if cols else np.zeros((len(texts), width), np.float32)
-    return [(hasher.transform(texts), arr)]
+    cols: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for t in texts:
+        toks = tokenize(t)
+        for name in names:
+            cols[name].append(feats[name][0](t, toks))
+    dense = {n: (np.vstack(v) if v else np.zeros((0, feats[n][1]), np.float32)).astype(np.float32) for n, v in cols.items()}
+    return [(hasher.transform(texts) if hasher is not None else None, dense)]
+
+
+def raw_features(texts: list[str], hasher_key: tuple | None, names: Sequence[str], n_jobs: int = 1,
+                 cache: dict | None = None) -> tuple[sp.csr_matrix | None, dict[str, np.ndarray]]:
+    """Sublinear hashed counts (1 + log tf) for ``hasher_key`` (ngram_range, n_features) and the named dense features,
+    computed once per run: ``cache`` (the run's ``ctx.cache``) keeps them for later models."""
+    feats = _featurizers()
+    unknown = [d for d in names if d not in feats]
+    if unknown:
+        raise ModelError(f"Unknown dense features {unknown}; known: {sorted(feats)}. Retrain the model.")
+    store = cache if cache is not None else {}
+    fingerprint = (len(texts), hash(tuple(texts)))
+    if store.get("fingerprint") != fingerprint:
+        store.clear()
+        store["fingerprint"] = fingerprint
+    need_counts = hasher_key is not None and ("counts", hasher_key) not in store
+    missing = tuple(n for n in dict.fromkeys(names) if ("dense", n) not in store)
+    if need_counts or missing:
+        for n in missing:
+            feats[n][2]()  # load data files before forking, so workers inherit them
+        hasher = _hasher(hasher_key) if need_counts else None
+        if texts:
+            parts = map_chunks(partial(_raw_chunk, hasher, missing), list(texts), n_jobs=n_jobs)
+        else:
+            parts = [(hasher.transform([]) if hasher is not None else None, {n: np.zeros((0, feats[n][1]), np.float32) for n in missing})]
+        if need_counts:
+            logtf = sp.vstack([p[0] for p in parts]).tocsr().astype(np.float64)
+            logtf.data = 1 + np.log(logtf.data)  # sublinear tf, shared by every model
+            store[("counts", hasher_key)] = logtf
+        for n in missing:
+            store[("dense", n)] = np.vstack([p[1][n] for p in parts])
+    counts = store[("counts", hasher_key)] if hasher_key is not None else None
+    return counts, {n: store[("dense", n)] for n in names}
+
+
+def _hasher(key: tuple) -> HashingVectorizer:
+    ngram_range, n_features = key
+    return HashingVectorizer(analyzer="char_wb", ngram_range=tuple(ngram_range), n_features=n_features,
+                             alternate_sign=False, norm=None, lowercase=False)
 
 
 class TextClassifier:
@@ -80,29 +125,18 @@ class TextClassifier:
         self.class_weight = class_weight
 
     # -- features -----------------------------------------------------------------------------
-    def _hasher(self) -> HashingVectorizer:
-        return HashingVectorizer(
-            analyzer="char_wb", ngram_range=self.ngram_range, n_features=self.n_features,
-            alternate_sign=False, norm=None, lowercase=False,
-        )
+    def hasher_key(self) -> tuple:
+        return (tuple(self.ngram_range), self.n_features)
 
-    def _raw(self, texts: list[str], n_jobs: int) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Hashed counts and dense data features: the Python-heavy part, on ``n_jobs`` cores."""
-        feats = _featurizers()
-        unknown = [d for d in self.dense if d not in feats]
-        if unknown:
-            raise ModelError(f"Unknown dense features {unknown}; known: {sorted(feats)}. Retrain the model.")
-        width = sum(feats[d][1] for d in self.dense)
-        if not texts:
-            return sp.csr_matrix((0, self.n_features), dtype=np.float64), np.zeros((0, width), np.float32)
-        for d in self.dense:
-            feats[d][2]()  # load data files before forking, so workers inherit them
-        parts = map_chunks(partial(_raw_chunk, self._hasher(), self.dense), list(texts), n_jobs=n_jobs)
-        return sp.vstack([p[0] for p in parts]).tocsr(), np.vstack([p[1] for p in parts])
+    def _raw(self, texts: list[str], n_jobs: int, cache: dict | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Hashed counts and this model's dense features side by side (computed once per run)."""
+        counts, dense = raw_features(texts, self.hasher_key(), self.dense, n_jobs, cache)
+        width = sum(_featurizers()[d][1] for d in self.dense)
+        raw = np.hstack([dense[d] for d in self.dense]) if self.dense else np.zeros((len(texts), width), np.float32)
+        return counts, raw
 
-    def _sparse(self, counts: sp.csr_matrix, fit: bool = False) -> sp.csr_matrix:
-        counts = counts.copy()
-        counts.data = 1 + np.log(counts.data)  # sublinear tf
+    def _sparse(self, logtf: sp.csr_matrix, fit: bool = False) -> sp.csr_matrix:
+        counts = logtf
         if fit:
             df = np.bincount(counts.indices, minlength=self.n_features)
             self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df)) + 1).astype(np.float32)
@@ -165,15 +199,21 @@ class TextClassifier:
         """Models with the same key share their raw features (``predict_many``)."""
         return (self.ngram_range, self.n_features, self.dense)
 
-    def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray | None = None, n_jobs: int = 1) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray | None = None, n_jobs: int = 1,
+                      cache: dict | None = None) -> np.ndarray:
         """(n, n_classes): softmax rows (single-label) or independent sigmoids (multi-label)."""
-        return predict_many({"m": self}, texts, embeddings, n_jobs)["m"]
+        return predict_many({"m": self}, texts, embeddings, n_jobs, cache)["m"]
 
-    def _proba_from_raw(self, counts: sp.csr_matrix, raw: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
+    def _proba_from_raw(self, logtf: sp.csr_matrix, raw: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
+        """Scores from shared sublinear counts: tf-idf rows are never built, since
+        (logtf . idf / |logtf . idf|) @ w = (logtf @ (idf * w)) / |logtf . idf|."""
         if not hasattr(self, "coef_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted. Call fit() or load a model folder.")
         w_sparse, w_dense = self.coef_[:, : self.n_features], self.coef_[:, self.n_features:]
-        z = np.asarray(self._sparse(counts) @ w_sparse.T + self._dense(raw, embeddings) @ w_dense.T) + self.intercept_
+        norms = np.sqrt(np.asarray(logtf.multiply(logtf) @ (self.idf_.astype(np.float64) ** 2)).ravel())
+        norms[norms == 0] = 1
+        sparse_part = np.asarray(logtf @ (w_sparse * self.idf_).T) / norms[:, None]
+        z = sparse_part + self._dense(raw, embeddings) @ w_dense.T + self.intercept_
         if self.multilabel:
             return (1 / (1 + np.exp(-z))).astype(np.float32)
         z = z - z.max(axis=1, keepdims=True)
@@ -236,19 +276,26 @@ class TextClassifier:
 
 
 def predict_many(models: dict[str, TextClassifier], texts: Sequence[str], embeddings: np.ndarray | None = None,
-                 n_jobs: int = 1, chunk: int = 20000) -> dict[str, np.ndarray]:
-    """Probabilities of several models; raw features are computed once per ``feature_key``."""
+                 n_jobs: int = 1, cache: dict | None = None, chunk: int = 20000) -> dict[str, np.ndarray]:
+    """Probabilities of several models; tokens, n-grams and data features are computed once
+    (and, with ``cache``, once per run across stages)."""
     texts = list(texts)
-    out = {name: np.zeros((len(texts), len(m.classes)), dtype=np.float32) for name, m in models.items()}
-    groups: dict[tuple, list[str]] = {}
-    for name, m in models.items():
+    for m in models.values():
         if not hasattr(m, "coef_"):
             raise NotFittedError(f"{type(m).__name__} is not fitted. Call fit() or load a model folder.")
-        groups.setdefault(m.feature_key(), []).append(name)
-    for a in range(0, len(texts), chunk):
-        emb = None if embeddings is None else embeddings[a:a + chunk]
-        for names in groups.values():
-            counts, raw = models[names[0]]._raw(texts[a:a + chunk], n_jobs)
-            for name in names:
-                out[name][a:a + chunk] = models[name]._proba_from_raw(counts, raw, emb)
+    out = {name: np.zeros((len(texts), len(m.classes)), dtype=np.float32) for name, m in models.items()}
+    names = tuple(dict.fromkeys(d for m in models.values() for d in m.dense))
+    keys = list(dict.fromkeys(m.hasher_key() for m in models.values()))
+    whole = cache is not None and len(texts) <= 200000  # small enough to keep for the run
+    for a in range(0, len(texts), len(texts) if whole else chunk):
+        part = texts if whole else texts[a:a + chunk]
+        emb = None if embeddings is None else (embeddings if whole else embeddings[a:a + chunk])
+        store = cache if whole else {}
+        for key in keys:
+            raw_features(part, key, names, n_jobs, store)
+        for name, m in models.items():
+            counts, raw = m._raw(part, n_jobs, store)
+            out[name][a:a + len(part)] = m._proba_from_raw(counts, raw, emb)
+        if whole:
+            break
     return out

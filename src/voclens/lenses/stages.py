@@ -48,7 +48,9 @@ class SentimentStage:
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         model = self.model or load_sentiment_model(ctx.settings.sentiment.model)
         seg = corpus.segments
-        proba = model.predict_proba(seg["norm"].tolist(), corpus.embeddings, n_jobs=ctx.settings.run.n_jobs)
+        # the features are kept in the run cache: the lens models reuse the n-grams and lexicon hits
+        proba = model.predict_proba(seg["norm"].tolist(), corpus.embeddings, n_jobs=ctx.settings.run.n_jobs,
+                                    cache=ctx.cache.setdefault("text_features", {}))
         labels = np.asarray(CLASSES, dtype=object)[proba.argmax(axis=1)] if len(seg) else np.array([], dtype=object)
         mixed = (proba[:, 0] >= SEGMENT_MIXED_P) & (proba[:, 2] >= SEGMENT_MIXED_P)
         labels = np.where(mixed, "mixed", labels)
@@ -162,7 +164,8 @@ class LensStage:
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         models = self.models or load_lens_models(None if ctx.settings.lenses.models == "default" else ctx.settings.lenses.models)
         seg = corpus.segments
-        probs = predict_many(models, seg["norm"].tolist(), corpus.embeddings, n_jobs=ctx.settings.run.n_jobs)
+        probs = predict_many(models, seg["norm"].tolist(), corpus.embeddings, n_jobs=ctx.settings.run.n_jobs,
+                             cache=ctx.cache.setdefault("text_features", {}))
         content = (seg["kind"] == "content").to_numpy() if "kind" in seg else np.ones(len(seg), dtype=bool)
         cols: dict[str, np.ndarray] = {}
         for name, labels in LENS_SETS.items():

@@ -158,9 +158,10 @@ def hbar_chart(
     hrefs: Sequence[str | None] | None = None,
     value_labels: Sequence[str] | None = None,
     color: str = BAR,
+    colors: Sequence[str] | None = None,
     width: float = WIDTH,
 ) -> str:
-    """Horizontal bars with labels on the left and values at the bar ends."""
+    """Horizontal bars with labels on the left and values at the bar ends (``colors``: one per bar)."""
     bar_h, gap, top = 20, 8, 30
     label_w = min(240.0, max(80.0, max((text_width(str(l)) for l, _ in items), default=80) + 12))
     vmax = max((float(v) for _, v in items), default=0.0)
@@ -184,7 +185,8 @@ def hbar_chart(
         row = [
             f"<title>{esc(label)}: {esc(vlabel)}</title>",
             _text(x0 - 8, y + bar_h * 0.72, shown, anchor="end"),
-            f'<rect x="{x0:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" rx="3" fill="{color}"/>',
+            f'<rect x="{x0:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" rx="3" '
+            f'fill="{colors[i] if colors and i < len(colors) else color}"/>',
             _text(x0 + w + 6, y + bar_h * 0.72, vlabel, fill=INK, size=11),
         ]
         href = hrefs[i] if hrefs else None
@@ -465,6 +467,7 @@ def heatmap(
     desc: str,
     muted_rows: Iterable[int] = (),
     muted_cols: Iterable[int] = (),
+    min_n: int = 5,
     width: float = WIDTH,
 ) -> str:
     """Counts in a rows x columns grid (blue = count, square-root scale) with, in each cell, the
@@ -515,7 +518,7 @@ def heatmap(
         body.append(_text(lx2, 12, "赤いバー・数値 = セル内のネガティブ比率", fill=MUTED, size=11))
         body.append(f'<rect x="{lx2:.1f}" y="19" width="80" height="6" rx="1" fill="#FFFFFF" stroke="#CBD2D9"/>')
         body.append(f'<rect x="{lx2:.1f}" y="19" width="32" height="6" rx="1" fill="{NEG}"/>')
-        body.append(_text(lx2 + 88, 26, "例: ネガ 40%", fill=MUTED, size=10))
+        body.append(_text(lx2 + 88, 26, f"例: ネガ 40%（{min_n}件未満のセルは省略）", fill=MUTED, size=10))
     # column heads
     for j, (ja, en) in enumerate(cols):
         x = cx(j) + cell_w / 2
@@ -553,7 +556,9 @@ def heatmap(
                 g.append(_text(x + cell_w / 2, y + cell_h / 2 + 4, "0", anchor="middle", fill=MUTED, size=12))
             else:
                 g.append(_text(x + cell_w / 2, y + 21, f"{c:,}", anchor="middle", fill=ink, size=15, weight="700"))
-                if has_neg:
+                if has_neg and c < min_n:  # too few segments for a share: the tooltip still has it
+                    g.append(_text(x + cell_w / 2, y + 36, "（少数）", anchor="middle", fill=ink, size=10))
+                elif has_neg:
                     g.append(_text(x + cell_w / 2, y + 35, neg_label(n, c), anchor="middle", fill=ink, size=10.5))
                     bw = min(cell_w - 20, 96.0)
                     bx = x + (cell_w - bw) / 2

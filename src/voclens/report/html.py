@@ -553,8 +553,13 @@ def _header(d: _Data, title: str, manifest: dict | None) -> str:
     return "".join(parts)
 
 
-def _nav(d: _Data) -> str:
-    links = [("summary", "サマリー"), ("overview", "テーマ一覧"), ("sizes", "テーマ規模"), ("sentiment", "センチメント")]
+def _nav(d: _Data, present: Iterable[str] = ()) -> str:
+    """Chips for every section; the optional lens sections only when they were rendered."""
+    present = set(present)
+    opt = lambda *items: [x for x in items if x[0] in present]  # noqa: E731
+    links = [("summary", "サマリー")] + opt(("goals", "目標"), ("pain", "ペインポイント"))
+    links += [("overview", "テーマ一覧"), ("sizes", "テーマ規模"), ("sentiment", "センチメント")]
+    links += opt(("journey", "ジャーニー×ジョブ"), ("emotions", "感情"))
     if d.has_dates:
         links += [("trends", "推移")]
     links += [("channels", "チャネル"), ("themes", "テーマ詳細"), ("unassigned", "未分類"), ("run", "実行情報")]
@@ -638,6 +643,17 @@ def _highlights(d: _Data) -> list[str]:
     best = max(big, key=lambda t: t["net"])
     if best["net"] > 0.05 and best is not worst:
         out.append(f"最もポジティブなテーマは {link(best)}（正味 {_net_html(best['net'])}）。")
+    problems = sorted((t for t in d.themes if t["impact_rank"] and t["pxp"] in ("POF", "POP")), key=lambda t: t["impact_rank"])
+    if problems:
+        t = problems[0]
+        bits = [t["pxp"]]
+        if math.isfinite(t["pain"]):
+            bits.append(f"ペイン {_pct(t['pain'], 0)}")
+        bits.append(f"正味 {_net_html(t['net'])}")
+        if math.isfinite(t["growth"]) and t["growth"] >= 0.005:
+            bits.append(f"伸び {_growth_html(t['growth'])}")
+        out.append(f"インパクトが最も大きい課題は {link(t)}（{', '.join(bits)}）。"
+                   '<a class="small" href="#pain">ペインポイント一覧へ →</a>')
     if d.week_of_seg is not None and len(d.weeks) >= 3:
         best_gain, pick = 0.0, None
         for t in d.themes[:MAX_CHART_THEMES]:
@@ -843,7 +859,8 @@ def _theme_sections(d: _Data) -> str:
     shown = d.themes[:MAX_THEME_SECTIONS]
     more = len(d.themes) - len(shown)
     out.append(f'<p class="lead">各テーマの代表的な声と、最もネガティブな声。'
-               + (f"件数上位 {len(shown)} テーマを表示（他 {more} テーマは一覧のみ）。" if more > 0 else "") + "</p></div>")
+               + (f"件数上位 {len(shown)} テーマを表示（他 {more} テーマは一覧のみ）。" if more > 0 else "") + "</p>"
+               + (_lens_legend() if any(t["stage_mix"] or t["intent_mix"] for t in shown) else "") + "</div>")
 
     # most negative segments per theme, computed once (vectorised)
     neg_by_theme: dict[int, list[int]] = {}
@@ -882,6 +899,7 @@ def _theme_sections(d: _Data) -> str:
             f'<div class="theme-head"><h3>{esc(t["label"])}<span class="theme-id">#{tid}</span></h3>'
             f'<a class="backtop" href="#overview">↑ 一覧へ</a></div>',
             f'<div class="theme-stats">{"".join(f"<span>{s}</span>" for s in stats)}</div>',
+            _lens_block(t),
             f'<div>{_chips(t["keywords"], MAX_KEYWORDS_SECTION)}</div>',
         ]
         # representative quotes
@@ -1041,6 +1059,400 @@ def _run_details(d: _Data, manifest: dict | None) -> str:
 
 
 # ==============================================================================================
+# customer lenses: goals, pain ranking, journey x job, emotions
+# ==============================================================================================
+def _theme_link(d: _Data, theme_id: int, label: str, n: int = 80) -> str:
+    """The theme's label, linked to its section when the page has one (cut to ``n`` characters,
+    the full label as a tooltip)."""
+    label = label or f"テーマ {theme_id}"
+    short = _clip(label, n)
+    title = f' title="{esc(_clip(label, 200))}"' if short != _clip(label, 200) else ""
+    if theme_id in d.section_ids:
+        return f'<a href="#theme-{theme_id}"{title}>{esc(short)}</a>'
+    return f"<span{title}>{esc(short)}</span>"
+
+
+def _split_paren(s: str) -> tuple[str, str]:
+    """"74%（VOC推定: 困りごとの割合）" -> ("74%", "VOC推定: 困りごとの割合")."""
+    s = s.strip()
+    cut = [i for i in (s.find("（"), s.find("(")) if i > 0]
+    if not cut:
+        return s, ""
+    i = min(cut)
+    head, rest = s[:i].strip(), s[i:].strip()
+    if rest[:1] in "（(" and rest[-1:] in "）)":
+        rest = rest[1:-1].strip()
+    return head, rest
+
+
+EST_TITLE = "VOC推定: フィードバック（顧客の声）から推定した値で、KPI の実測値ではありません"
+MEASURE_TITLE = "要測定: この KPI は顧客の声からは推定できません。実測値を取得してから目標を確定します"
+
+
+def _goal_current(g: dict, compact: bool = False) -> str:
+    text = g["current"]
+    if g["has_current_value"]:
+        estimated = g["current_value"] is not None
+    else:
+        estimated = "VOC推定" in text
+    if not estimated:
+        if not text and not g["has_current_value"]:
+            return '<span class="muted">—</span>'
+        sub = "" if compact else '<span class="sub">VOCでは測れない</span>'
+        return f'<span class="tag measure" title="{esc(MEASURE_TITLE)}">要測定</span>{sub}'
+    head, rest = _split_paren(text)
+    if not head and g["current_value"] is not None:
+        head = f'{g["current_value"]:.1f}'
+    proxy = g["proxy"] if g["proxy"] and g["proxy"] != "なし" else rest.replace("VOC推定:", "").replace("VOC推定", "").strip()
+    sub = "" if compact or not proxy else f'<span class="sub">{esc(_clip(proxy, 60))}</span>'
+    return (f'<b class="val">{esc(_clip(head, 40))}</b> <span class="tag est" title="{esc(EST_TITLE)}">VOC推定</span>{sub}')
+
+
+def _goal_target(g: dict) -> str:
+    if not g["target"]:
+        return '<span class="muted">—</span>'
+    head, rest = _split_paren(g["target"])
+    sub = f'<span class="sub">{esc(_clip(rest, 80))}</span>' if rest else ""
+    if len(head) > 14 or not any(c.isdigit() for c in head):  # a rule in words, not a value
+        return f'<span class="tnote">{esc(_clip(head, 60))}</span>{sub}'
+    return f'<b class="val">{esc(_clip(head, 60))}</b>{sub}'
+
+
+def _trend_html(trend: str, better: str) -> str:
+    """Observed trend of the VOC estimate next to the desired direction, coloured by agreement."""
+    t = trend if trend in ("↑", "↓", "→") else ""
+    b = better if better in ("↑", "↓") else ""
+    if not t:
+        cls, word, tip = "tr-none", "データ不足", "直近8週間の日付付きデータが足りず、トレンドを判定できません"
+    elif t == "→":
+        cls, word, tip = "tr-flat", "横ばい", "直近2週間とその前6週間で大きな変化なし"
+    elif b and t == b:
+        cls, word, tip = "tr-good", "改善", "観測された動きが目標の向きと一致（良い方向）"
+    elif b:
+        cls, word, tip = "tr-bad", "悪化", "観測された動きが目標と逆向き（悪い方向）"
+    else:
+        cls, word, tip = "tr-flat", "", ""
+    return (f'<span class="trend {cls}" title="{esc(tip)}"><span class="ta">観測 {esc(t or "—")} / 目標 {esc(b or "—")}</span>'
+            + (f'<span class="tw">{esc(word)}</span>' if word else "") + "</span>")
+
+
+def _horizon_html(h: str) -> str:
+    """"中期（6ヶ月以内）・3ヶ月で中間確認" -> the horizon, then the checkpoint on its own line."""
+    if not h:
+        return "—"
+    h = _clip(h, 80)
+    if "）・" in h:
+        head, rest = h.split("）・", 1)
+        return f'<span class="nw">{esc(head)}）</span><span class="sub">{esc(rest)}</span>'
+    return f'<span class="nw">{esc(h)}</span>' if len(h) <= 12 else esc(h)
+
+
+def _dept_chips(depts: list[str]) -> str:
+    return _chips(depts, MAX_DEPARTMENTS)
+
+
+def _goals(d: _Data) -> str:
+    if not d.goals and not d.has_lens:
+        return ""
+    body = [_h2("顧客視点の目標", "Customer-centred goals")]
+    if not d.goals:
+        body.append('<p class="note">提案された目標はありません（no goals were proposed）。</p>')
+        return _card("goals", "".join(body))
+    n_prob = sum(1 for g in d.goals if g["pxp"] != "POD")
+    n_pod = len(d.goals) - n_prob
+    scope = "と".join(x for x in (f"インパクトの大きい課題テーマ {n_prob} 件" if n_prob else "",
+                                   f"強み（POD）{n_pod} 件" if n_pod else "") if x)
+    body.append(f'<p class="lead">{scope}について、顧客の成果を起点に目標を提案します。'
+                "目標値は POF（弱点）を半減、POP（標準）を維持、POD（強み）を伸ばす規則で計算しています。</p>")
+    rows = []
+    for g in d.goals:
+        goal = esc(_clip(g["outcome"] or g["theme"], MAX_GOAL_CHARS))
+        theme = (f'<span class="gsub">{_pxp_badge(g["pxp"])}{_theme_link(d, g["theme_id"], g["theme"])}'
+                 + (f' <span class="muted">#{g["impact_rank"]}</span>' if g["impact_rank"] else "") + "</span>")
+        kpi = esc(_clip(g["kpi"], 60)) or '<span class="muted">—</span>'
+        if g["kpi_unit"]:
+            kpi += f' <span class="muted small">[{esc(_clip(g["kpi_unit"], 12))}]</span>'
+        rows.append(
+            "<tr>"
+            f'<td class="goal">{goal}{theme}</td>'
+            f"<td>{kpi}</td>"
+            f'<td class="cur">{_goal_current(g)}</td>'
+            f'<td class="tgt">{_goal_target(g)}</td>'
+            f"<td>{_trend_html(g['trend'], g['better'])}</td>"
+            f"<td>{_dept_chips(g['departments'])}</td>"
+            f'<td class="hz">{_horizon_html(g["horizon"])}</td>'
+            "</tr>"
+        )
+    body.append('<h3 class="sub-h">KPIダッシュボード<span class="en">KPI dashboard</span></h3>')
+    body.append(
+        '<div class="table-wrap"><table class="dashboard"><thead><tr>'
+        '<th>顧客視点の目標<span class="en">Customer outcome</span></th>'
+        '<th>KPI</th>'
+        '<th>現状値<span class="en">Current</span></th>'
+        '<th>目標値<span class="en">Target</span></th>'
+        '<th>トレンド<span class="en">Trend</span></th>'
+        '<th>担当部門<span class="en">Owner</span></th>'
+        '<th>期限<span class="en">Horizon</span></th>'
+        f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    body.append(
+        '<div class="legend goal-legend">'
+        f'<span><span class="tag est">VOC推定</span> 顧客の声から推定した値（KPI の実測値ではない）</span>'
+        f'<span><span class="tag measure">要測定</span> VOC では測れない KPI — 実測してから目標を確定</span>'
+        '<span><span class="trend tr-good"><span class="tw">改善</span></span> 観測トレンドが目標の向きと一致</span>'
+        '<span><span class="trend tr-bad"><span class="tw">悪化</span></span> 目標と逆向き</span>'
+        '</div>'
+        '<p class="note">トレンド: 「観測」は VOC推定値の直近2週間とその前6週間の比較（↑ 上昇・↓ 低下・→ 横ばい）、'
+        "「目標」は目指す向き。現状値・目標値は実行のたびに最新の VOC で引き直されます。</p>")
+
+    cards = []
+    for g in d.goals[:MAX_GOAL_CARDS]:
+        pxp = g["pxp"] if g["pxp"] in PXP else "none"
+        ctx = " · ".join(x for x in (STAGE_JA.get(g["stage"], g["stage"]) if g["stage"] and g["stage"] != "none" else "",
+                                     (JOB_JA.get(g["job_type"], g["job_type"]) + "ジョブ") if g["job_type"] and g["job_type"] != "none" else "") if x)
+        head = (f'<div class="goal-head">{_pxp_badge(g["pxp"])}'
+                + (f'<span class="rank">#{g["impact_rank"]}</span>' if g["impact_rank"] else "")
+                + f'<span class="gtheme">{_theme_link(d, g["theme_id"], g["theme"])}</span>'
+                + (f'<span class="muted small">{esc(ctx)}</span>' if ctx else "") + "</div>")
+        acts = g["actions"][:MAX_ACTIONS]
+        acts_html = ("<ul>" + "".join(f"<li>{esc(_clip(a, MAX_GOAL_CHARS))}</li>" for a in acts)
+                     + (f'<li class="muted">他 {len(g["actions"]) - len(acts)} 件</li>' if len(g["actions"]) > len(acts) else "")
+                     + "</ul>") if acts else '<span class="muted">—</span>'
+        kpi = esc(_clip(g["kpi"], 60)) or "—"
+        if g["proxy"] and g["proxy"] != "なし" and g["current_value"] is not None:
+            kpi += f'<span class="sub">VOC推定の指標: {esc(_clip(g["proxy"], 40))}</span>'
+        horizon = f'<span class="sub">期限: {esc(_clip(g["horizon"], 60))}</span>' if g["horizon"] else ""
+        target = (f'<span class="now">現状 {_goal_current(g, compact=True)}</span><span class="arrow">→</span>'
+                  f'<span class="to">{_goal_target(g)}</span>{horizon}')
+        tpl = [
+            ("顧客課題/ニーズ", esc(_clip(g["customer_need"], MAX_GOAL_CHARS)) or "—"),
+            ("目指す顧客成果", esc(_clip(g["outcome"], MAX_GOAL_CHARS)) or "—"),
+            ("目標指標", kpi),
+            ("目標値", target),
+            ("関連部門", _dept_chips(g["departments"])),
+            ("必要な施策", acts_html),
+        ]
+        dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in tpl)
+        cards.append(f'<article class="goal-card edge-{pxp}">{head}<dl class="goal-tpl">{dl}</dl></article>')
+    body.append('<h3 class="sub-h">目標設計<span class="en">Goal template per theme</span></h3>')
+    if len(d.goals) > MAX_GOAL_CARDS:
+        body.append(f'<p class="note">上位 {MAX_GOAL_CARDS} 件を表示（全 {len(d.goals)} 件はダッシュボードと goals.csv）。</p>')
+    body.append(f'<div class="goal-cards">{"".join(cards)}</div>')
+    return _card("goals", "".join(body))
+
+
+PXP_LEGEND = (
+    '<div class="legend pxp-legend">'
+    f'<span>{_pxp_badge("POF")} 弱点: ペイン ≥ 0.40 または 正味 ≤ −0.20</span>'
+    f'<span>{_pxp_badge("POD")} 強み: 正味 ≥ +0.30・ペイン &lt; 0.15・構成比 ≥ 2%</span>'
+    f'<span>{_pxp_badge("POP")} 標準: それ以外</span>'
+    f'<span>{_pxp_badge("", True)} 10件未満（判定は参考）</span>'
+    "</div>")
+
+
+def _pain(d: _Data) -> str:
+    ranked = [t for t in d.themes if t["impact_rank"]]
+    if not ranked:
+        return ""
+    ranked.sort(key=lambda t: (t["impact_rank"], -t["size"]))
+    shown = ranked[:MAX_PAIN_ROWS]
+    impacts = [t["impact"] for t in shown if math.isfinite(t["impact"]) and t["pxp"] != "POD"]
+    top_imp = max(impacts, default=0.0) or 1.0
+    rows, pod_started = [], False
+    for t in shown:
+        if t["pxp"] == "POD" and not pod_started:
+            pod_started = True
+            rows.append('<tr class="group"><td colspan="9">強み（POD）— 件数 × ポジティブ度の順 '
+                        '<span class="en">Strengths, ranked by volume × positivity</span></td></tr>')
+        imp = t["impact"]
+        bar = ""
+        if math.isfinite(imp) and t["pxp"] != "POD":
+            bar = f'<span class="ibar"><span style="width:{min(100.0, imp / top_imp * 100):.1f}%"></span></span>'
+        pain = f'{_pct(t["pain"], 0)}' if math.isfinite(t["pain"]) else "—"
+        pain_cls = ' class="num hot"' if math.isfinite(t["pain"]) and t["pain"] >= 0.40 else ' class="num"'
+        rows.append(
+            f'<tr class="{"pod" if t["pxp"] == "POD" else ""}">'
+            f'<td class="num rank">{t["impact_rank"]}</td>'
+            f'<td class="label">{_theme_link(d, t["theme_id"], t["label"], 24)}</td>'
+            f'<td class="badges">{_pxp_badge(t["pxp"], t["low_evidence"]) or "—"}</td>'
+            f'<td class="num">{t["size"]:,}</td>'
+            f"<td{pain_cls}>{pain}</td>"
+            f'<td class="num">{_net_html(t["net"])}</td>'
+            f'<td class="num">{_growth_html(t["growth"])}</td>'
+            f'<td class="num impact">{(f"{imp:,.1f}" if math.isfinite(imp) else "—")}{bar}</td>'
+            f'<td>{_dept_chips(t["departments"])}</td>'
+            "</tr>")
+    body = [_h2("ペインポイント", "Pain points, ranked"),
+            '<p class="lead">課題テーマ（POF・POP）をインパクトの大きい順に、強み（POD）はその後に表示。'
+            + (f"上位 {len(shown)} テーマ（全 {len(ranked)}）。" if len(ranked) > len(shown) else "") + "</p>",
+            '<div class="table-wrap"><table class="pain-table"><thead><tr>'
+            '<th class="num">順位<span class="en">Rank</span></th>'
+            '<th>テーマ<span class="en">Theme</span></th>'
+            '<th>判定<span class="en">Tag</span></th>'
+            '<th class="num">件数<span class="en">Size</span></th>'
+            '<th class="num">ペイン<span class="en">Pain</span></th>'
+            '<th class="num">正味<span class="en">Net</span></th>'
+            '<th class="num">伸び<span class="en">Growth</span></th>'
+            '<th class="num">インパクト<span class="en">Impact</span></th>'
+            '<th>担当部門<span class="en">Owner</span></th>'
+            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>',
+            PXP_LEGEND,
+            '<p class="note formula">インパクト <code>impact = n × (neg + 0.5 × pain) × (1 + min(2, max(0, growth)))</code>'
+            "（n = 件数、neg = ネガティブ比率（混在は半分）、pain = ペインスコア = 困りごとを述べるセグメントの割合）。"
+            "伸び <code>growth</code> = 直近2週間の週平均件数とその前6週間の比較（日付が8週間分ない場合は 0）。"
+            "同点は件数の多い順。</p>"]
+    return _card("pain", "".join(body))
+
+
+def _journey(d: _Data) -> str:
+    segs = d.segs
+    if "journey_stage" not in segs.columns or "job_type" not in segs.columns:
+        return ""
+    body = [_h2("ジャーニー × ジョブ", "Journey × job")]
+    content = (segs["kind"].astype(object) == "content").to_numpy() if "kind" in segs.columns else np.ones(len(segs), bool)
+
+    def norm(col: str, keys: tuple[str, ...]) -> pd.Series:
+        v = segs[col].astype(object).where(segs[col].notna(), "none").astype(str)
+        return v.where(v.isin(keys), "none")
+
+    stage = norm("journey_stage", STAGES)[content]
+    job = norm("job_type", JOBS)[content]
+    n = len(stage)
+    if not n:
+        body.append('<p class="note">内容のあるセグメントがありません（no content segments）。</p>')
+        return _card("journey", "".join(body))
+    row_keys, col_keys = STAGES + ("none",), JOBS + ("none",)
+    ct = pd.crosstab(stage, job).reindex(index=list(row_keys), columns=list(col_keys), fill_value=0)
+    counts = ct.to_numpy().astype(int).tolist()
+    neg = None
+    if d.seg_sent is not None:
+        is_neg = (d.seg_sent.astype(object) == "negative").to_numpy()[content]
+        nt = pd.crosstab(stage[is_neg], job[is_neg]) if is_neg.any() else pd.DataFrame()
+        neg = nt.reindex(index=list(row_keys), columns=list(col_keys), fill_value=0).to_numpy().astype(int).tolist()
+    rows = [(STAGE_JA[k], k) for k in STAGES] + [("なし", "none")]
+    cols = [(JOB_JA[k], k) for k in JOBS] + [("なし", "none")]
+    # the busiest and the most negative combinations (for the desc and a sentence)
+    cells = [(counts[i][j], (neg[i][j] / counts[i][j]) if neg and counts[i][j] else 0.0, i, j)
+             for i in range(len(STAGES)) for j in range(len(JOBS)) if counts[i][j]]
+    desc = "、".join(f"{rows[i][0]}×{cols[j][0]} {c}件" + (f"（ネガ{ch.fmt_pct(s)}）" if neg else "")
+                     for c, s, i, j in sorted(cells, reverse=True)[:8])
+    svg = ch.heatmap(rows, cols, counts, neg, chart_id="chart-journey", title="ジャーニー段階 × ジョブ種別のセグメント数",
+                     desc=(desc or "データなし") + "。行は認知・検討・購入・利用・サポート・リピート推奨・なし、列は機能的・感情的・社会的・なし。",
+                     muted_rows=[len(STAGES)], muted_cols=[len(JOBS)])
+    body.append(f'<p class="lead">内容のあるセグメント {n:,} 件（挨拶・定型文を除く）を、カスタマージャーニーの段階（行）と'
+                "顧客が片付けたいジョブ（列: Jobs-to-be-Done）で集計。セルにカーソルを合わせると詳細を表示。</p>")
+    body.append(f'<div class="chart">{svg}</div>')
+    notes = []
+    if cells:
+        c, _, i, j = max(cells)
+        notes.append(f"最も多い組み合わせは <b>{esc(rows[i][0])} × {esc(cols[j][0])}</b>（{c:,}件, {_pct(c / n)}）。")
+        if neg:
+            floor = max(10, int(0.02 * n))
+            cand = [x for x in cells if x[0] >= floor]
+            if cand:
+                c2, s2, i2, j2 = max(cand, key=lambda x: (x[1], x[0]))
+                notes.append(f"ネガティブ比率が最も高いのは <b>{esc(rows[i2][0])} × {esc(cols[j2][0])}</b>"
+                             f"（{_pct(s2, 0)}, {c2:,}件; {floor}件以上のセル）。")
+    n_none = sum(counts[-1]) + sum(r[-1] for r in counts[:-1])
+    if n_none:
+        notes.append(f"段階またはジョブが「なし」のセグメント（判定できる手がかりがない文）は {n_none:,} 件で、薄い色で別枠表示しています。")
+    if notes:
+        body.append('<p class="note">' + "".join(notes) + "</p>")
+    return _card("journey", "".join(body))
+
+
+EMO_VALENCE = {"joy": ch.POS, "trust": ch.POS, "anticipation": ch.POS, "surprise": "#8C8C8C",
+               "sadness": ch.NEG, "anger": ch.NEG, "fear": ch.NEG, "disgust": ch.NEG}
+
+
+def _emotions(d: _Data) -> str:
+    if "emotion" not in d.docs.columns or not d.n_docs:
+        return ""
+    col = d.docs["emotion"]
+    s = col.astype(object).where(col.notna(), "").astype(str).str.lower()
+    body = [_h2("感情の内訳", "Emotions (Plutchik)")]
+    stats = []
+    for e in EMOTIONS:
+        m = s.str.contains(rf"(?:^|[,;\s]){e}(?:\s*:|\s*,|\s*;|\s*$)", regex=True)
+        stats.append((e, int(m.sum())))
+    n_any = int((s.str.strip() != "").sum())
+    if not n_any:
+        body.append('<p class="note">感情が検出された文書はありません（no emotions detected）。</p>')
+        return _card("emotions", "".join(body))
+    stats.sort(key=lambda x: (-x[1], EMOTIONS.index(x[0])))
+    svg = ch.hbar_chart(
+        [(f"{EMOTION_JA[e]} {e}", c / d.n_docs * 100) for e, c in stats],
+        chart_id="chart-emotions",
+        title="感情を含む文書の割合（プルチックの8感情）",
+        desc="、".join(f"{EMOTION_JA[e]} {ch.fmt_pct(c / d.n_docs)}（{c}件）" for e, c in stats),
+        axis_label="文書に占める割合 (%) / share of documents",
+        value_labels=[f"{_pct(c / d.n_docs)}（{c:,}件）" for _, c in stats],
+        colors=[EMO_VALENCE[e] for e, _ in stats],
+    )
+    body.append(f'<p class="lead">各感情が1つ以上のセグメントに現れた文書の割合（1文書に複数の感情があり得るため合計は100%を超えます）。'
+                f"感情が検出された文書は {n_any:,} 件（{_pct(n_any / d.n_docs)}）。</p>")
+    body.append(f'<div class="chart">{svg}</div>')
+    body.append(f'<div class="legend"><span><i style="background:{ch.POS}"></i>ポジティブ寄り（喜び・信頼・期待）</span>'
+                f'<span><i style="background:{ch.NEG}"></i>ネガティブ寄り（怒り・嫌悪・悲しみ・恐れ）</span>'
+                '<span><i style="background:#8C8C8C"></i>どちらでもない（驚き）</span></div>')
+    return _card("emotions", "".join(body))
+
+
+def _mini_mix(mix: dict, keys: tuple[str, ...], colors: dict, names: dict, label: str, top: int = 2) -> str:
+    """A small 100% bar (all categories, tooltip) and the top categories as text ("none"/"other" only
+    in the bar, unless nothing else is present)."""
+    vals = [(k, max(0.0, mix.get(k, 0.0))) for k in keys]
+    if not sum(v for _, v in vals):
+        return '<span class="muted">—</span>'
+    bar = ch.mix_bar(vals, width=120, height=10, label=label, colors=colors, names=names)
+    named = [x for x in vals if x[1] > 0 and x[0] not in ("none", "other")] or [x for x in vals if x[1] > 0]
+    tops = sorted(named, key=lambda x: -x[1])[:top]
+    text = " · ".join(f"{esc(names.get(k, k))} {_pct(v, 0)}" for k, v in tops)
+    return f'{bar}<span class="small">{text}</span>'
+
+
+def _lens_block(t: dict) -> str:
+    """The lens line of a theme card (empty for corpora without the customer lenses)."""
+    if not (t["pxp"] or t["impact_rank"] or t["stage_mix"] or t["dominant_job"]):
+        return ""
+    items: list[tuple[str, str]] = []
+    head = _pxp_badge(t["pxp"], t["low_evidence"])
+    if t["impact_rank"]:
+        head += f'<span class="small">インパクト順位 <b>#{t["impact_rank"]}</b></span>'
+    if math.isfinite(t["impact"]):
+        head += f'<span class="small muted">（impact {t["impact"]:,.1f}）</span>'
+    if head:
+        items.append(("判定", head))
+    if math.isfinite(t["pain"]):
+        items.append(("ペイン", f'<b class="{"hot" if t["pain"] >= 0.40 else ""}">{_pct(t["pain"], 0)}</b>'
+                      + (f' <span class="small">伸び {_growth_html(t["growth"])}</span>' if math.isfinite(t["growth"]) else "")))
+    if t["dominant_job"]:
+        job = JOB_JA.get(t["dominant_job"], t["dominant_job"])
+        share = f' {_pct(t["dominant_job_share"], 0)}' if math.isfinite(t["dominant_job_share"]) else ""
+        items.append(("ジョブ", f"<b>{esc(job)}</b>{share}"))
+    emo = sorted(((k, v) for k, v in t["emotions"].items() if k in EMOTION_JA and v > 0), key=lambda x: -x[1])[:3]
+    if emo:
+        items.append(("感情", "".join(f'<span class="emo">{esc(EMOTION_JA[k])} <b>{v:.2f}</b></span>' for k, v in emo)))
+    if t["stage_mix"]:
+        items.append(("ジャーニー", _mini_mix(t["stage_mix"], STAGES + ("none",), STAGE_COLORS, STAGE_JA,
+                                          f"{t['label']} ジャーニー段階")))
+    if t["intent_mix"]:
+        items.append(("意図", _mini_mix(t["intent_mix"], INTENTS, INTENT_COLORS, INTENT_JA, f"{t['label']} 意図")))
+    if t["departments"]:
+        items.append(("担当部門", _dept_chips(t["departments"])))
+    if not items:
+        return ""
+    return '<dl class="lens">' + "".join(f"<div><dt>{esc(k)}</dt><dd>{v}</dd></div>" for k, v in items) + "</dl>"
+
+
+def _lens_legend() -> str:
+    stage = "".join(f'<span><i style="background:{STAGE_COLORS[k]}"></i>{esc(STAGE_JA[k])}</span>' for k in STAGES + ("none",))
+    intent = "".join(f'<span><i style="background:{INTENT_COLORS[k]}"></i>{esc(INTENT_JA[k])}</span>' for k in INTENTS)
+    return (f'<div class="legend"><b class="lg">ジャーニー</b>{stage}</div>'
+            f'<div class="legend"><b class="lg">意図</b>{intent}'
+            '<span>感情 = テーマ内セグメントの平均確率（上位3つ）</span></div>')
+
+
+# ==============================================================================================
 # entry point
 # ==============================================================================================
 def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "voclens report") -> str:
@@ -1052,11 +1464,16 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
     Every text taken from the data is HTML-escaped; lists are capped so the file stays small.
     """
     d = _Data(corpus)
+    lens = {"goals": _goals(d), "pain": _pain(d), "journey": _journey(d), "emotions": _emotions(d)}
     sections = [
         _summary(d),
+        lens["goals"],
+        lens["pain"],
         _overview(d),
         _sizes_chart(d),
         _sentiment_chart(d),
+        lens["journey"],
+        lens["emotions"],
         _trends(d),
         _channels(d),
         _theme_sections(d),
@@ -1075,8 +1492,8 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
         f"<style>\n{_css()}\n</style>\n</head>\n<body>\n",
         '<div class="page">\n',
         _header(d, title, manifest),
-        _nav(d),
-        "\n".join(sections),
+        _nav(d, [k for k, v in lens.items() if v]),
+        "\n".join(x for x in sections if x),
         '\n<footer>voclens で生成 · このファイルは単体で開けます（外部リソースなし）· '
         "テキストは個人情報をマスクした状態で表示しています。</footer>\n",
         "</div>\n",

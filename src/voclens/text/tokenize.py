@@ -191,6 +191,26 @@ _UPOS = {
 }
 
 
+def doc_from_tokens(vocab, text: str, toks: list[Token]):
+    """A spaCy ``Doc`` from our tokens (lemmas, UPOS, UniDic tags), without tokenising again."""
+    from spacy.tokens import Doc
+
+    words, spaces, lemmas, pos, tags = [], [], [], [], []
+    for k, t in enumerate(toks):
+        if t.end == t.start:
+            continue
+        nxt = toks[k + 1].start if k + 1 < len(toks) else len(text)
+        words.append(t.surface)
+        spaces.append(text[t.end:nxt].startswith(" "))
+        lemmas.append(t.lemma)
+        upos = "PROPN" if t.pos2 == "固有名詞" else ("NUM" if t.pos2 == "数詞" else _UPOS.get(t.pos, "X"))
+        if t.pos == "助詞" and t.pos2 == "接続助詞":
+            upos = "SCONJ"
+        pos.append(upos)
+        tags.append("-".join(p for p in (t.pos, t.pos2, t.pos3) if p and p != "*"))
+    return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos, tags=tags)
+
+
 class FugashiTokenizer:
     """A spaCy tokenizer over fugashi/UniDic: ``Doc``s with lemmas, UPOS and UniDic tags."""
 
@@ -198,24 +218,7 @@ class FugashiTokenizer:
         self.vocab = vocab
 
     def __call__(self, text: str):
-        from spacy.tokens import Doc
-
-        toks = tokenize(text)
-        words, spaces, lemmas, pos, tags = [], [], [], [], []
-        for k, t in enumerate(toks):
-            nxt = toks[k + 1].start if k + 1 < len(toks) else len(text)
-            gap = text[t.end:nxt]
-            if t.end == t.start:
-                continue
-            words.append(t.surface)
-            spaces.append(gap.startswith(" "))
-            lemmas.append(t.lemma)
-            upos = "PROPN" if t.pos2 == "固有名詞" else ("NUM" if t.pos2 == "数詞" else _UPOS.get(t.pos, "X"))
-            if t.pos == "助詞" and t.pos2 in ("接続助詞",):
-                upos = "SCONJ"
-            pos.append(upos)
-            tags.append("-".join(p for p in (t.pos, t.pos2, t.pos3) if p and p != "*"))
-        return Doc(self.vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos, tags=tags)
+        return doc_from_tokens(self.vocab, text, tokenize(text))
 
     # spaCy serialisation hooks: nothing to save, the dictionary ships with unidic-lite
     def to_bytes(self, **kwargs):
