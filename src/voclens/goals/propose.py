@@ -44,23 +44,35 @@ def _data() -> dict:
     return {"kpis": load("kpis.toml")["kpi"], "actions": load("actions.toml"), "departments": load("departments.toml")["department"]}
 
 
-def choose_kpi(stage: str, job: str, pxp: str, depts: list[str], has_rating: bool) -> dict:
-    """Best catalogue KPI: serves the stage, then the job type, the owner department, and a
-    proxy that fits the tag and can be computed (rating proxies need a rating column)."""
+@functools.lru_cache(maxsize=512)
+def _nouns(text: str) -> frozenset[str]:
+    from voclens.text.tokenize import noun_terms, tokenize
+
+    return frozenset(noun_terms(tokenize(text)))
+
+
+def choose_kpi(stage: str, job: str, pxp: str, depts: list[str], has_rating: bool, keywords: list[str] = ()) -> dict:
+    """Best catalogue KPI: serves the stage; its name or definition speaks of the theme's words
+    (エラー率 for 決済エラー, 配送遅延率 for 配送); its proxy can be computed (rating proxies need a
+    rating column); then the owner department, the job type, and the proxy that fits the tag."""
     usable = lambda p: p != "none" and (has_rating or p not in ("mean_rating", "promoter_share"))  # noqa: E731
     prefs = PROXY_PREFERENCE[pxp]
+    theme_nouns = frozenset().union(*(_nouns(k) for k in keywords[:8])) if keywords else frozenset()
 
     def score(k: dict) -> tuple:
         proxy = k.get("voc_proxy", "none")
+        owners = k.get("departments", [])
         return (
             stage in k.get("stages", []),
             usable(proxy),
+            len(theme_nouns & (_nouns(k["name"]) | _nouns(k.get("definition", "")))),
+            bool(depts) and bool(owners) and owners[0] in depts[:1],  # owned by the theme's first department
+            bool(set(depts) & set(owners)),
             job in k.get("job_types", []),
-            bool(set(depts) & set(k.get("departments", []))),
             -prefs.index(proxy) if proxy in prefs else -9,
         )
 
-    return max(_data()["kpis"], key=score)
+    return max(_data()["kpis"], key=score)  # max keeps the first of equals: catalogue order
 
 
 def proxy_value(proxy: str, seg: pd.DataFrame, docs: pd.DataFrame, scale: pd.Series) -> float | None:
@@ -109,13 +121,24 @@ def horizon(kpi: dict, pxp: str) -> str:
     return "中期（6ヶ月以内）" + ("・3ヶ月で中間確認" if pxp == "POF" else "")
 
 
-def pick_actions(stage: str, job: str, pxp: str, theme: str, n: int = 2) -> list[str]:
+def pick_actions(stage: str, job: str, pxp: str, theme: str, n: int = 2, keywords: list[str] = (), depts: list[str] = ()) -> list[str]:
+    """Actions for the theme's stage and tag, the ones that speak of what the theme is about
+    (its keywords, its departments' vocabulary) first; job type breaks ties."""
     acts = _data()["actions"].get("action", [])
     when = WHEN[pxp]
-    exact = [a for a in acts if a["stage"] == stage and a["job_type"] == job and a["when"] == when]
-    fallback = [a for a in acts if a["stage"] == stage and a["job_type"] == "any" and a["when"] == when]
-    anywhere = [a for a in acts if a["job_type"] in (job, "any") and a["when"] == when]
-    chosen = (exact + fallback + anywhere)[:n]
+    vocab = [k for d in _data()["departments"] if d["name"] in depts for k in d.get("keywords", []) if len(k) >= 2]
+
+    def score(a: dict) -> tuple:
+        text = a["text"]
+        return (
+            a["stage"] == stage,
+            2 * sum(k in text for k in keywords[:5] if len(k) >= 2) + sum(k in text for k in vocab),
+            a["job_type"] == job,
+            a["job_type"] == "any",
+        )
+
+    pool = [a for a in acts if a["when"] == when and a["job_type"] in (job, "any")]
+    chosen = sorted(pool, key=score, reverse=True)[:n]  # sorted is stable: file order breaks ties
     return [a["text"].replace("{theme}", f"「{theme}」") for a in chosen]
 
 
@@ -177,7 +200,7 @@ def propose_goals(corpus: Corpus, top: int = 5) -> pd.DataFrame:
         s = seg[seg["theme_id"] == t.theme_id]
         stage, job, pxp = t.dominant_stage, t.dominant_job, t.pxp
         depts = list(t.departments)
-        kpi = choose_kpi(stage, job, pxp, depts, has_rating)
+        kpi = choose_kpi(stage, job, pxp, depts, has_rating, list(t.keywords))
         proxy = kpi.get("voc_proxy", "none")
         current = proxy_value(proxy, s, docs, scale) if proxy in PROXY_BETTER else None
         if current is not None:
@@ -197,7 +220,8 @@ def propose_goals(corpus: Corpus, top: int = 5) -> pd.DataFrame:
             "current_value": current, "target": target, "target_value": tgt,
             "better": "↓" if PROXY_BETTER.get(proxy) == "down" else "↑" if proxy in PROXY_BETTER else ("↓" if kpi.get("direction") == "down" else "↑"),
             "trend": _trend(proxy, s, docs, scale) if proxy in PROXY_BETTER else "",
-            "horizon": horizon(kpi, pxp), "departments": depts, "actions": pick_actions(stage, job, pxp, t.label),
+            "horizon": horizon(kpi, pxp), "departments": depts,
+            "actions": pick_actions(stage, job, pxp, t.label, keywords=list(t.keywords), depts=depts),
             "impact_rank": int(t.impact_rank),
         })
     return pd.DataFrame(rows, columns=GOAL_COLUMNS)
