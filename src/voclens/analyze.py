@@ -18,16 +18,20 @@ from voclens.pipeline import Pipeline, ProgressFn, RunContext
 
 
 def default_pipeline() -> Pipeline:
-    """segment -> tokenize -> embed -> sentiment -> lenses -> themes -> summarize -> lens_summary -> goals."""
+    """segment -> tokenize (+ classifier features) -> embed -> sentiment -> lenses -> themes -> summarize
+    -> lens_summary -> goals."""
     from voclens.embed import EmbedStage
     from voclens.goals import GoalStage
+    from voclens.lenses.linear import token_featurizers
     from voclens.lenses.stages import LensStage, SentimentStage, SummarizeStage
     from voclens.lenses.themes import LensSummaryStage
     from voclens.text.stages import Segmenter, Tokenizer
     from voclens.themes import ThemeStage
 
+    features, ngrams, prepare = token_featurizers()
     return Pipeline([
-        Segmenter(), Tokenizer(), EmbedStage(), SentimentStage(), LensStage(), ThemeStage(), SummarizeStage(),
+        Segmenter(), Tokenizer(features, ngrams, prepare), EmbedStage(), SentimentStage(), LensStage(), ThemeStage(),
+        SummarizeStage(),
         LensSummaryStage(), GoalStage(),
     ])
 

@@ -35,6 +35,8 @@ class Corpus:
     themes: pd.DataFrame = field(default_factory=pd.DataFrame)
     goals: pd.DataFrame = field(default_factory=pd.DataFrame)
     embeddings: np.ndarray | None = None
+    # numeric features aligned with segments, by name (hashed n-grams, lexicon and cue hits)
+    features: dict[str, Any] = field(default_factory=dict)
     rejects: pd.DataFrame = field(default_factory=lambda: _empty(REJECT_COLUMNS))
     originals: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     meta: dict[str, Any] = field(default_factory=dict)
@@ -61,6 +63,9 @@ class Corpus:
         """True if ``table.column`` (or ``embeddings``) is present: used by the stage runner."""
         if field_name == "embeddings":
             return self.embeddings is not None and len(self.embeddings) == len(self.segments)
+        if field_name.startswith("features."):
+            value = self.features.get(field_name.partition(".")[2])
+            return value is not None and value.shape[0] == len(self.segments)
         table, _, column = field_name.partition(".")
         frame = getattr(self, table, None)
         if not isinstance(frame, pd.DataFrame):

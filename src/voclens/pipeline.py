@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from voclens.config import Settings
 from voclens.corpus import Corpus
@@ -23,11 +23,10 @@ ProgressFn = Callable[[str, int, int], None]
 
 @dataclass
 class RunContext:
-    """What every stage may read besides the corpus: settings, a progress hook, shared caches."""
+    """What every stage may read besides the corpus: the settings and a progress hook."""
 
     settings: Settings = field(default_factory=Settings)
     progress: ProgressFn | None = None
-    cache: dict[str, Any] = field(default_factory=dict)
 
     def report(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:

@@ -59,19 +59,16 @@ def _raw_chunk(hasher: HashingVectorizer | None, names: tuple[str, ...], texts) 
 
 def raw_features(texts: list[str], hasher_key: tuple | None, names: Sequence[str], n_jobs: int = 1,
                  cache: dict | None = None) -> tuple[sp.csr_matrix | None, dict[str, np.ndarray]]:
-    """Sublinear hashed counts (1 + log tf) for ``hasher_key`` (ngram_range, n_features) and the named dense features,
-    computed once per run: ``cache`` (the run's ``ctx.cache``) keeps them for later models."""
+    """Sublinear hashed counts (1 + log tf) for ``hasher_key`` (ngram_range, n_features) and the
+    named dense features. ``cache`` (``corpus.features`` in a run) holds what is already computed
+    for these same texts; what is missing is computed in one pass, one tokenisation per text."""
     feats = _featurizers()
     unknown = [d for d in names if d not in feats]
     if unknown:
         raise ModelError(f"Unknown dense features {unknown}; known: {sorted(feats)}. Retrain the model.")
     store = cache if cache is not None else {}
-    fingerprint = (len(texts), hash(tuple(texts)))
-    if store.get("fingerprint") != fingerprint:
-        store.clear()
-        store["fingerprint"] = fingerprint
-    need_counts = hasher_key is not None and ("counts", hasher_key) not in store
-    missing = tuple(n for n in dict.fromkeys(names) if ("dense", n) not in store)
+    need_counts = hasher_key is not None and ngram_name(hasher_key) not in store
+    missing = tuple(n for n in dict.fromkeys(names) if n not in store)
     if need_counts or missing:
         for n in missing:
             feats[n][2]()  # load data files before forking, so workers inherit them
@@ -83,11 +80,17 @@ def raw_features(texts: list[str], hasher_key: tuple | None, names: Sequence[str
         if need_counts:
             logtf = sp.vstack([p[0] for p in parts]).tocsr().astype(np.float64)
             logtf.data = 1 + np.log(logtf.data)  # sublinear tf, shared by every model
-            store[("counts", hasher_key)] = logtf
+            store[ngram_name(hasher_key)] = logtf
         for n in missing:
-            store[("dense", n)] = np.vstack([p[1][n] for p in parts])
-    counts = store[("counts", hasher_key)] if hasher_key is not None else None
-    return counts, {n: store[("dense", n)] for n in names}
+            store[n] = np.vstack([p[1][n] for p in parts])
+    counts = store[ngram_name(hasher_key)] if hasher_key is not None else None
+    return counts, {n: store[n] for n in names}
+
+
+def ngram_name(key: tuple) -> str:
+    """Feature name of hashed char n-grams: 'ngrams_1_3_262144'."""
+    (lo, hi), n = key
+    return f"ngrams_{lo}_{hi}_{n}"
 
 
 def _hasher(key: tuple) -> HashingVectorizer:
@@ -201,7 +204,8 @@ class TextClassifier:
 
     def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray | None = None, n_jobs: int = 1,
                       cache: dict | None = None) -> np.ndarray:
-        """(n, n_classes): softmax rows (single-label) or independent sigmoids (multi-label)."""
+        """(n, n_classes): softmax rows (single-label) or independent sigmoids (multi-label);
+        ``cache`` holds precomputed features of these texts (``corpus.features``)."""
         return predict_many({"m": self}, texts, embeddings, n_jobs, cache)["m"]
 
     def _proba_from_raw(self, logtf: sp.csr_matrix, raw: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
@@ -276,26 +280,32 @@ class TextClassifier:
 
 
 def predict_many(models: dict[str, TextClassifier], texts: Sequence[str], embeddings: np.ndarray | None = None,
-                 n_jobs: int = 1, cache: dict | None = None, chunk: int = 20000) -> dict[str, np.ndarray]:
-    """Probabilities of several models; tokens, n-grams and data features are computed once
-    (and, with ``cache``, once per run across stages)."""
+                 n_jobs: int = 1, cache: dict | None = None) -> dict[str, np.ndarray]:
+    """Probabilities of several models; tokens, n-grams and data features are computed once for
+    all of them (and not at all when ``cache``, e.g. ``corpus.features``, already holds them)."""
     texts = list(texts)
     for m in models.values():
         if not hasattr(m, "coef_"):
             raise NotFittedError(f"{type(m).__name__} is not fitted. Call fit() or load a model folder.")
-    out = {name: np.zeros((len(texts), len(m.classes)), dtype=np.float32) for name, m in models.items()}
+    store = cache if cache is not None else {}
     names = tuple(dict.fromkeys(d for m in models.values() for d in m.dense))
-    keys = list(dict.fromkeys(m.hasher_key() for m in models.values()))
-    whole = cache is not None and len(texts) <= 200000  # small enough to keep for the run
-    for a in range(0, len(texts), len(texts) if whole else chunk):
-        part = texts if whole else texts[a:a + chunk]
-        emb = None if embeddings is None else (embeddings if whole else embeddings[a:a + chunk])
-        store = cache if whole else {}
-        for key in keys:
-            raw_features(part, key, names, n_jobs, store)
-        for name, m in models.items():
-            counts, raw = m._raw(part, n_jobs, store)
-            out[name][a:a + len(part)] = m._proba_from_raw(counts, raw, emb)
-        if whole:
-            break
+    for key in dict.fromkeys(m.hasher_key() for m in models.values()):
+        raw_features(texts, key, names, n_jobs, store)
+    out = {}
+    for name, m in models.items():
+        counts, raw = m._raw(texts, n_jobs, store)
+        out[name] = m._proba_from_raw(counts, raw, embeddings)
     return out
+
+
+def token_featurizers() -> tuple[dict, tuple, Callable[[], None]]:
+    """What the tokenize stage computes for the classifiers in its single pass: the data
+    featurisers, the default n-gram hasher (named as ``raw_features`` stores it), and a loader."""
+    feats = _featurizers()
+    key = ((1, 3), 2**18)
+
+    def prepare() -> None:
+        for f in feats.values():
+            f[2]()
+
+    return {n: f[0] for n, f in feats.items()}, (ngram_name(key), _hasher(key)), prepare

@@ -48,9 +48,9 @@ class SentimentStage:
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         model = self.model or load_sentiment_model(ctx.settings.sentiment.model)
         seg = corpus.segments
-        # the features are kept in the run cache: the lens models reuse the n-grams and lexicon hits
+        # corpus.features holds the n-grams and lexicon hits when the features stage ran
         proba = model.predict_proba(seg["norm"].tolist(), corpus.embeddings, n_jobs=ctx.settings.run.n_jobs,
-                                    cache=ctx.cache.setdefault("text_features", {}))
+                                    cache=corpus.features)
         labels = np.asarray(CLASSES, dtype=object)[proba.argmax(axis=1)] if len(seg) else np.array([], dtype=object)
         mixed = (proba[:, 0] >= SEGMENT_MIXED_P) & (proba[:, 2] >= SEGMENT_MIXED_P)
         labels = np.where(mixed, "mixed", labels)
@@ -165,7 +165,7 @@ class LensStage:
         models = self.models or load_lens_models(None if ctx.settings.lenses.models == "default" else ctx.settings.lenses.models)
         seg = corpus.segments
         probs = predict_many(models, seg["norm"].tolist(), corpus.embeddings, n_jobs=ctx.settings.run.n_jobs,
-                             cache=ctx.cache.setdefault("text_features", {}))
+                             cache=corpus.features)
         content = (seg["kind"] == "content").to_numpy() if "kind" in seg else np.ones(len(seg), dtype=bool)
         cols: dict[str, np.ndarray] = {}
         for name, labels in LENS_SETS.items():

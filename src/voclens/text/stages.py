@@ -46,12 +46,20 @@ def _segment_chunk(texts, **opts):
     return [segment_document(t, **opts) for t in texts]
 
 
-def _terms_chunk(texts):
-    out = []
+def _terms_chunk(texts, features: dict | None = None, hasher=None):
+    """Terms and nouns per text; with ``features``/``hasher``, the same pass also computes each
+    token featuriser and the hashed n-grams of the chunk (one tokenisation for everything)."""
+    features = features or {}
+    out, dense = [], {name: [] for name in features}
     for text in texts:
         toks = tokenize(text)
         out.append((content_terms(toks), noun_terms(toks)))
-    return out
+        for name, fn in features.items():
+            dense[name].append(fn(text, toks))
+    if not features and hasher is None:
+        return out
+    arrays = {n: np.vstack(v).astype(np.float32) if v else None for n, v in dense.items()}
+    return [(out, arrays, hasher.transform(texts) if hasher is not None else None)]
 
 
 class Segmenter:
@@ -95,17 +103,43 @@ class Segmenter:
 
 
 class Tokenizer:
-    """Segments -> content terms for keywords and labels, and nouns for topic features."""
+    """Segments -> content terms for keywords and labels, and nouns for topic features.
+
+    Token featurisers (``features``: name -> fn(text, tokens) -> vector) and a char n-gram
+    hasher (``ngrams``: name, HashingVectorizer) given by the pipeline run in the same pass, so
+    each segment is tokenised once; their arrays go to ``corpus.features``.
+    """
 
     name = "tokenize"
     requires = ("segments.norm",)
-    assigns = ("segments.terms", "segments.nouns")
+
+    def __init__(self, features: dict | None = None, ngrams: tuple | None = None, prepare=None):
+        self.features = dict(features or {})
+        self.ngrams = ngrams
+        self.prepare = prepare  # called once before forking (loads the featurisers' data files)
+        self.assigns = ("segments.terms", "segments.nouns", *(f"features.{n}" for n in self.features),
+                        *((f"features.{ngrams[0]}",) if ngrams else ()))
 
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
-        results = map_chunks(
-            _terms_chunk, corpus.segments["norm"].tolist(), n_jobs=ctx.settings.run.n_jobs,
-            progress=lambda d, t: ctx.report(self.name, d, t),
-        )
+        if self.prepare is not None:
+            self.prepare()
+        texts = corpus.segments["norm"].tolist()
+        if not self.features and self.ngrams is None:
+            results = map_chunks(_terms_chunk, texts, n_jobs=ctx.settings.run.n_jobs,
+                                 progress=lambda d, t: ctx.report(self.name, d, t))
+        else:
+            work = partial(_terms_chunk, features=self.features, hasher=self.ngrams[1] if self.ngrams else None)
+            parts = map_chunks(work, texts, n_jobs=ctx.settings.run.n_jobs)
+            results = [r for p in parts for r in p[0]]
+            for name in self.features:
+                corpus.features[name] = np.vstack([p[1][name] for p in parts if p[1][name] is not None]) if texts else np.zeros((0, 0), np.float32)
+            if self.ngrams is not None:
+                import scipy.sparse as sp
+
+                logtf = sp.vstack([p[2] for p in parts]).tocsr().astype(np.float64)
+                logtf.data = 1 + np.log(logtf.data)  # sublinear tf, as the classifiers expect
+                corpus.features[self.ngrams[0]] = logtf
+            ctx.report(self.name, len(texts), len(texts))
         corpus.segments["terms"] = [r[0] for r in results]
         corpus.segments["nouns"] = [r[1] for r in results]
         return corpus
