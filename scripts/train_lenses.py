@@ -141,8 +141,11 @@ def main() -> None:
         texts_e, y_all = emotion_corpus(corpora)
         texts_all = prepare(texts_e)
         emb = embed_texts(embedder, texts_all)
+        # balanced weights lift rare emotions to a fair share of predictions; anger is the
+        # exception: readers see it rarely (about 1% of posts), and balancing it made it predicted
+        # in ~7% (dev choice, see the model card). C, weights: chosen on WRIME dev (a plateau).
         params = dict(classes=EMOTIONS, multilabel=True, dense=("emotion_lexicon", "sentiment_lexicon"), C=0.5,
-                      embed_weight=1.5, dense_weight=1.0, class_weight="balanced")
+                      embed_weight=1.0, dense_weight=0.5, class_weight={"*": "balanced", "anger": None})
         metrics = cv_multi(texts_all, y_all, emb, params)
         model = TextClassifier(**params).fit(texts_all, y_all, emb)
         card = {
@@ -151,6 +154,9 @@ def main() -> None:
             "presence_rate": {e: round(float(r), 3) for e, r in zip(EMOTIONS, y_all.mean(axis=0))},
             "data": ["corpora/emotion/posts*.tsv (team-written, MIT)"],
             "params": params, "metrics": metrics, "embedder": embedder.name,
+            "tuning": "C, embedding and lexicon weights and the per-emotion class weighting were chosen on WRIME dev "
+                      "(evaluation only, CC BY-NC-ND: no WRIME text or label trains the model); dev figures are "
+                      "therefore optimistic, the hold-out split is the check.",
         }
         _save(model, out / "emotion", card)
         print(f"emotion        rows {len(texts_all):5d}  CV mean F1 {metrics['cv_mean_f1']:.3f}")

@@ -170,13 +170,17 @@ class TextClassifier:
         if self.multilabel:
             y = np.asarray(y)
             coefs, inter = [], []
-            for j in range(len(self.classes)):
+            for j, name in enumerate(self.classes):
                 col = y[:, j]
                 if col.min() == col.max():  # a class never (or always) present: constant output
                     coefs.append(np.zeros(x.shape[1], np.float32))
                     inter.append(10.0 if col.max() else -10.0)
                     continue
-                clf = LogisticRegression(C=self.C, max_iter=5000, class_weight=self.class_weight).fit(x, col, sample_weight=sample_weight)
+                # class_weight may name a weighting per class: {"anger": None, "*": "balanced"}
+                cw = self.class_weight
+                if isinstance(cw, dict) and ("*" in cw or name in cw):
+                    cw = cw.get(name, cw.get("*"))
+                clf = LogisticRegression(C=self.C, max_iter=5000, class_weight=cw).fit(x, col, sample_weight=sample_weight)
                 coefs.append(clf.coef_[0])
                 inter.append(clf.intercept_[0])
             self.coef_, self.intercept_ = np.vstack(coefs).astype(np.float32), np.asarray(inter, np.float32)

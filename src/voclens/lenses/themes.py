@@ -97,7 +97,7 @@ class LensSummaryStage:
 
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         seg, docs, themes = corpus.segments, corpus.documents, corpus.themes
-        dl = document_lenses(seg).reindex(docs["doc_id"])
+        dl = document_lenses(seg, docs).reindex(docs["doc_id"])
         corpus.documents = docs.assign(
             job_type=dl["job_type"].fillna("none").to_numpy(), journey_stage=dl["journey_stage"].fillna("none").to_numpy(),
             intent=dl["intent"].fillna("other").to_numpy(), pain_point=dl["pain_point"].fillna(0).astype(np.int8).to_numpy(),
