@@ -5,7 +5,9 @@
 Texts: real Japanese texts from the evaluation data (chat turns, review sentences, SNS posts,
 news and report sentences), unique, cut to --n; beyond the ~22k available, new unique texts are
 made by joining two of them. They are read at run time and never stored.
-Each measurement runs in its own process, so peak memory (max RSS) belongs to it alone:
+Each measurement runs in its own process, so peak memory (max RSS) belongs to it alone, and both
+are warm (libraries imported and models loaded before the clock starts; the pipeline's setup
+time is printed apart):
 - ``embed``: the default embedder on the raw texts, nothing else;
 - ``pipeline``: ``voclens analyze`` on a CSV of the same texts, from reading the file to writing
   every output (tables, Parquet, report, manifest).
@@ -80,10 +82,17 @@ def run_embed(csv: Path, threads: int) -> dict:
 
 
 def run_pipeline(csv: Path, threads: int) -> dict:
-    import voclens
-    from voclens.embed import make_embedder
+    import pandas as pd
 
-    make_embedder("use", threads).encode(["warm-up"])  # same weight loading excluded as above
+    import voclens
+
+    # warm, like the embedding run: libraries imported and models loaded before the clock starts
+    t_setup = time.perf_counter()
+    warm = Path(tempfile.mkdtemp(prefix="voclens-warm-"))
+    sample = pd.read_csv(csv, dtype=str, keep_default_na=False).head(200)
+    sample.to_csv(warm / "warm.csv", index=False)
+    voclens.analyze([str(warm / "warm.csv")], out=warm / "out", **{"embed.threads": threads})
+    setup = time.perf_counter() - t_setup
     out = Path(tempfile.mkdtemp(prefix="voclens-bench-"))
     t0 = time.perf_counter()
     corpus = voclens.analyze([str(csv)], out=out, **{"embed.threads": threads})
@@ -94,6 +103,7 @@ def run_pipeline(csv: Path, threads: int) -> dict:
         "segments": len(corpus.segments),
         "themes": int(corpus.meta["themes"]["n_themes"]),
         "stage_seconds": corpus.meta["timings"],
+        "setup_seconds": setup,
     }
 
 
@@ -135,7 +145,8 @@ def main() -> None:
     print(f"{'embed':10s} {e['seconds']:8.1f} {e_tps:8.0f} {e['peak_rss_mib']:9.0f}")
     print(f"{'pipeline':10s} {p['seconds']:8.1f} {p_tps:8.0f} {p['peak_rss_mib']:9.0f}   "
           f"({p['segments']} segments, {p['themes']} themes, all outputs written)")
-    print(f"pipeline / embedding-only throughput: {p_tps / e_tps:.0%} (target >= 60%)")
+    print(f"pipeline / embedding-only throughput: {p_tps / e_tps:.0%} (target >= 60%); both warm: one-time setup "
+          f"(imports, models, lexicons; here with a 200-text warm-up run) took {p['setup_seconds']:.1f}s and is not counted")
     print("pipeline stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in p["stage_seconds"].items()))
 
 

@@ -59,7 +59,7 @@ def _raw_chunk(hasher: HashingVectorizer | None, names: tuple[str, ...], texts) 
 
 def raw_features(texts: list[str], hasher_key: tuple | None, names: Sequence[str], n_jobs: int = 1,
                  cache: dict | None = None) -> tuple[sp.csr_matrix | None, dict[str, np.ndarray]]:
-    """Sublinear hashed counts (1 + log tf) for ``hasher_key`` (ngram_range, n_features) and the
+    """Hashed char n-gram counts for ``hasher_key`` (ngram_range, n_features) and the
     named dense features. ``cache`` (``corpus.features`` in a run) holds what is already computed
     for these same texts; what is missing is computed in one pass, one tokenisation per text."""
     feats = _featurizers()
@@ -78,9 +78,7 @@ def raw_features(texts: list[str], hasher_key: tuple | None, names: Sequence[str
         else:
             parts = [(hasher.transform([]) if hasher is not None else None, {n: np.zeros((0, feats[n][1]), np.float32) for n in missing})]
         if need_counts:
-            logtf = sp.vstack([p[0] for p in parts]).tocsr().astype(np.float64)
-            logtf.data = 1 + np.log(logtf.data)  # sublinear tf, shared by every model
-            store[ngram_name(hasher_key)] = logtf
+            store[ngram_name(hasher_key)] = sp.vstack([p[0] for p in parts]).tocsr().astype(np.float64)
         for n in missing:
             store[n] = np.vstack([p[1][n] for p in parts])
     counts = store[ngram_name(hasher_key)] if hasher_key is not None else None
@@ -134,12 +132,22 @@ class TextClassifier:
     def _raw(self, texts: list[str], n_jobs: int, cache: dict | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
         """Hashed counts and this model's dense features side by side (computed once per run)."""
         counts, dense = raw_features(texts, self.hasher_key(), self.dense, n_jobs, cache)
-        width = sum(_featurizers()[d][1] for d in self.dense)
-        raw = np.hstack([dense[d] for d in self.dense]) if self.dense else np.zeros((len(texts), width), np.float32)
-        return counts, raw
+        return counts, self.dense_block(dense, len(texts))
 
-    def _sparse(self, logtf: sp.csr_matrix, fit: bool = False) -> sp.csr_matrix:
-        counts = logtf
+    def dense_block(self, features: dict[str, np.ndarray], n: int) -> np.ndarray:
+        """This model's dense inputs, in its order, from a name -> array mapping."""
+        if not self.dense:
+            return np.zeros((n, 0), np.float32)
+        return np.hstack([features[d] for d in self.dense])
+
+    def proba_from_features(self, features: dict, embeddings: np.ndarray | None) -> np.ndarray:
+        """Probabilities from precomputed features (``corpus.features``-like, e.g. summed per document)."""
+        counts = features[ngram_name(self.hasher_key())]
+        return self._proba_from_raw(counts, self.dense_block(features, counts.shape[0]), embeddings)
+
+    def _sparse(self, counts: sp.csr_matrix, fit: bool = False) -> sp.csr_matrix:
+        counts = counts.copy()
+        counts.data = 1 + np.log(counts.data)  # sublinear tf
         if fit:
             df = np.bincount(counts.indices, minlength=self.n_features)
             self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df)) + 1).astype(np.float32)
@@ -212,11 +220,14 @@ class TextClassifier:
         ``cache`` holds precomputed features of these texts (``corpus.features``)."""
         return predict_many({"m": self}, texts, embeddings, n_jobs, cache)["m"]
 
-    def _proba_from_raw(self, logtf: sp.csr_matrix, raw: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
-        """Scores from shared sublinear counts: tf-idf rows are never built, since
-        (logtf . idf / |logtf . idf|) @ w = (logtf @ (idf * w)) / |logtf . idf|."""
+    def _proba_from_raw(self, counts: sp.csr_matrix, raw: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
+        """Scores from shared raw counts: tf-idf rows are never built, since
+        (logtf . idf / |logtf . idf|) @ w = (logtf @ (idf * w)) / |logtf . idf|. Raw counts (not
+        logs) are shared because they add up: a document's counts are the sum of its segments'."""
         if not hasattr(self, "coef_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted. Call fit() or load a model folder.")
+        logtf = counts.copy()
+        logtf.data = 1 + np.log(logtf.data)  # sublinear tf
         w_sparse, w_dense = self.coef_[:, : self.n_features], self.coef_[:, self.n_features:]
         norms = np.sqrt(np.asarray(logtf.multiply(logtf) @ (self.idf_.astype(np.float64) ** 2)).ravel())
         norms[norms == 0] = 1

@@ -9,7 +9,7 @@ import pandas as pd
 
 from voclens.corpus import Corpus
 from voclens.lenses.emotion import EMOTIONS
-from voclens.lenses.linear import TextClassifier, predict_many
+from voclens.lenses.linear import TextClassifier, ngram_name, predict_many
 from voclens.lenses.sentiment import CLASSES, SentimentModel, default_model_dir, models_dir
 from voclens.pipeline import RunContext
 
@@ -203,6 +203,8 @@ def document_emotions(corpus: Corpus, model: TextClassifier, seg_emo: np.ndarray
     """
     from voclens.embed.base import unit_rows
 
+    import scipy.sparse as sp
+
     seg = corpus.segments
     docs = corpus.documents["doc_id"].to_numpy()
     out = np.zeros((len(docs), len(EMOTIONS)), dtype=np.float32)
@@ -214,12 +216,18 @@ def document_emotions(corpus: Corpus, model: TextClassifier, seg_emo: np.ndarray
     multi = per_doc[per_doc > 1].index.to_numpy()
     whole = strongest.copy()
     if len(multi):
+        # n-gram counts and lexicon hits add up: a post's features are the sum of its clauses'
         rows = np.flatnonzero(content & np.isin(seg["doc_id"].to_numpy(), multi))
         ids, index = np.unique(seg["doc_id"].to_numpy()[rows], return_inverse=True)
-        emb = np.zeros((len(ids), corpus.embeddings.shape[1]), dtype=np.float32)
-        np.add.at(emb, index, corpus.embeddings[rows])
-        texts = pd.Series(seg["norm"].to_numpy()[rows]).groupby(index).agg(" ".join).tolist()
-        whole.loc[ids] = model.predict_proba(texts, unit_rows(emb), n_jobs=ctx.settings.run.n_jobs)
+        pool = sp.csr_matrix((np.ones(len(rows)), (index, rows)), shape=(len(ids), len(seg)))
+        needed = [ngram_name(model.hasher_key()), *model.dense]
+        if all(k in corpus.features for k in needed):
+            summed = {k: pool @ corpus.features[k] for k in needed}
+            whole.loc[ids] = model.proba_from_features(summed, unit_rows(np.asarray(pool @ corpus.embeddings, dtype=np.float32)))
+        else:  # features not precomputed (custom pipeline): read the joined texts
+            texts = pd.Series(seg["norm"].to_numpy()[rows]).groupby(index).agg(" ".join).tolist()
+            whole.loc[ids] = model.predict_proba(texts, unit_rows(np.asarray(pool @ corpus.embeddings, dtype=np.float32)),
+                                                 n_jobs=ctx.settings.run.n_jobs)
     mean = ((whole + strongest) / 2).reindex(docs).fillna(0.0)
     return mean.to_numpy(dtype=np.float32)
 

@@ -136,9 +136,7 @@ class Tokenizer:
             if self.ngrams is not None:
                 import scipy.sparse as sp
 
-                logtf = sp.vstack([p[2] for p in parts]).tocsr().astype(np.float64)
-                logtf.data = 1 + np.log(logtf.data)  # sublinear tf, as the classifiers expect
-                corpus.features[self.ngrams[0]] = logtf
+                corpus.features[self.ngrams[0]] = sp.vstack([p[2] for p in parts]).tocsr().astype(np.float64)
             ctx.report(self.name, len(texts), len(texts))
         corpus.segments["terms"] = [r[0] for r in results]
         corpus.segments["nouns"] = [r[1] for r in results]

@@ -59,7 +59,8 @@ class ThemeStage:
         k = 0
         selection: dict = {}
         if len(rows) >= 2:
-            terms = [seg["nouns"].iat[i] for i in rows]
+            all_nouns = seg["nouns"].tolist()
+            terms = [all_nouns[i] for i in rows]
             emb = corpus.embeddings[rows]
             features, clusterer = self._parts(ctx)
             ctx.report(self.name, 0, 3)
