@@ -17,7 +17,7 @@ from voclens.errors import InputError
 from voclens.pipeline import Pipeline, ProgressFn, RunContext
 
 
-def default_pipeline() -> Pipeline:
+def default_pipeline(identity=None, prior=None) -> Pipeline:
     """segment -> tokenize (+ classifier features) -> embed -> sentiment -> lenses -> themes -> summarize
     -> lens_summary -> goals."""
     from voclens.embed import EmbedStage
@@ -30,8 +30,8 @@ def default_pipeline() -> Pipeline:
 
     features, ngrams, prepare = token_featurizers()
     return Pipeline([
-        Segmenter(), Tokenizer(features, ngrams, prepare), EmbedStage(), SentimentStage(), LensStage(), ThemeStage(),
-        SummarizeStage(),
+        Segmenter(), Tokenizer(features, ngrams, prepare), EmbedStage(), SentimentStage(), LensStage(), ThemeStage(prior=prior),
+        *([identity] if identity is not None else []), SummarizeStage(),
         LensSummaryStage(), GoalStage(),
     ])
 
@@ -44,12 +44,19 @@ def analyze(
     config: str | Path | None = None,
     pipeline: Pipeline | None = None,
     progress: ProgressFn | None = None,
+    store: str | Path | None = None,
+    period: str | None = None,
+    edits: str | Path | None = None,
     **overrides: Any,
 ) -> Corpus:
     """Analyse feedback files (CSV/TSV/JSONL/JSON/XLSX/Parquet/TXT) or a prepared ``Corpus``.
 
     ``overrides`` are dotted settings (``**{"themes.n_themes": 8}``) or their short names
     (``n_themes=8``). With ``out``, the tables, report.html and manifest.json are written there.
+    With ``store`` (a DuckDB file), the run gets stable theme ids from the store's registry,
+    applies the stored human edits (and those in the ``edits`` file), replaces ``period`` (the
+    ISO week of the data when omitted) in the store, and computes week-over-week changes and
+    spike alerts from the stored history.
     """
     started = datetime.now(timezone.utc).astimezone()
     t0 = time.perf_counter()
@@ -67,7 +74,10 @@ def analyze(
         corpus = load_corpus(paths, settings.ingest)
         corpus.meta.setdefault("timings", {})["ingest"] = round(time.perf_counter() - t_in, 4)
     ctx = RunContext(settings=settings, progress=progress)
-    corpus = (pipeline or default_pipeline())(corpus, ctx)
+    if store is None:
+        corpus = (pipeline or default_pipeline())(corpus, ctx)
+    else:
+        corpus = _run_with_store(corpus, ctx, pipeline, store, period, edits, paths, started)
     corpus.meta["settings"] = settings.to_dict()
     if out is not None:
         from voclens.outputs import write_outputs
@@ -81,11 +91,44 @@ def analyze(
     return corpus
 
 
+def _run_with_store(corpus: Corpus, ctx: RunContext, pipeline, store, period, edits, paths, started) -> Corpus:
+    from voclens.outputs import build_manifest
+    from voclens.store import IdentityStage, Store, infer_period, read_edits
+    from voclens.trends import changes, detect_spikes, send_webhook
+
+    settings = ctx.settings
+    with Store(store) as st:
+        known = st.edits()
+        new_edits = [e for e in (read_edits(edits) if edits else []) if e not in known]
+        period = period or infer_period(corpus.documents["date"])
+        registry = st.registry()
+        identity = IdentityStage(registry, known + new_edits, period, st.reference())
+        live = registry[(registry["status"] == "active") & registry["parent"].isna()] if len(registry) else None
+        corpus.meta["history_weekly"] = st.weekly()
+        corpus = (pipeline or default_pipeline(identity=identity, prior=live))(corpus, ctx)
+        run_id = f"{period}@{started.strftime('%Y%m%dT%H%M%S')}"
+        manifest = build_manifest(corpus, settings, paths, started, outputs=[])
+        st.write_run(corpus, period, run_id, manifest, corpus.meta["registry"], new_edits)
+        weekly = st.weekly()
+        a = settings.alerts
+        alerts = detect_spikes(weekly, sensitivity=a.sensitivity, baseline_weeks=a.baseline_weeks)
+        st.write_alerts(period, alerts)
+        corpus.meta.update({
+            "store": {"path": str(store), "period": period, "run_id": run_id, "edits_added": len(new_edits),
+                      "periods": int(len(st.periods()))},
+            "changes": changes(weekly).to_dict("records"), "alerts": alerts, "history_weekly": weekly,
+        })
+    if settings.alerts.webhook and alerts:
+        corpus.meta["store"]["webhook_status"] = send_webhook(settings.alerts.webhook, alerts)
+    return corpus
+
+
 _SHORT = {
     "n_themes": "themes.n_themes", "seed": "themes.seed", "embedder": "embed.embedder", "mask_pii": "text.mask_pii",
     "text_column": "ingest.text_column", "id_column": "ingest.id_column", "date_column": "ingest.date_column",
     "rating_column": "ingest.rating_column", "channel_column": "ingest.channel_column", "channel": "ingest.channel",
-    "encoding": "ingest.encoding", "sentiment_model": "sentiment.model",
+    "encoding": "ingest.encoding", "sentiment_model": "sentiment.model", "sensitivity": "alerts.sensitivity",
+    "webhook": "alerts.webhook",
 }
 
 

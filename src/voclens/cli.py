@@ -17,7 +17,8 @@ FLAG_SETTINGS = {
     "text_column": "ingest.text_column", "id_column": "ingest.id_column", "date_column": "ingest.date_column",
     "rating_column": "ingest.rating_column", "channel_column": "ingest.channel_column", "channel": "ingest.channel",
     "encoding": "ingest.encoding", "themes": "themes.n_themes", "seed": "themes.seed", "embedder": "embed.embedder",
-    "sentiment_model": "sentiment.model", "formats": "output.formats",
+    "sentiment_model": "sentiment.model", "formats": "output.formats", "sensitivity": "alerts.sensitivity",
+    "webhook": "alerts.webhook", "baseline_weeks": "alerts.baseline_weeks",
 }
 
 
@@ -40,9 +41,30 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--embedder", help="'use' (default, offline) or 'st:MODEL_NAME_OR_PATH'")
     a.add_argument("--sentiment-model", help="folder of a sentiment model (default: the shipped one)")
     a.add_argument("--formats", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], help="csv,parquet,html")
-    a.add_argument("--keep-pii", action="store_true", help="do NOT mask personal data in the outputs")
+    a.add_argument("--keep-pii", action="store_true", help="do NOT mask personal data in the outputs (or the store)")
     a.add_argument("--no-progress", action="store_true", help="no progress bars")
+    a.add_argument("--store", help="history store (DuckDB file): stable theme ids, trends and alerts across runs")
+    a.add_argument("--period", help="period this run replaces in the store, e.g. 2026-W47 (default: the ISO week of the data)")
+    a.add_argument("--edits", help="TOML file of theme edits (rename, pin, merge, split, move), kept in the store")
+    _alert_flags(a)
+
+    h = sub.add_parser("history", help="themes over weeks, from a history store")
+    h.add_argument("store")
+    h.add_argument("--weeks", type=int, default=12, help="how many recent weeks (default 12)")
+    h.add_argument("--changes", action="store_true", help="show week-over-week changes with significance instead")
+
+    al = sub.add_parser("alerts", help="spike alerts for the latest week (or --week) of a history store")
+    al.add_argument("store")
+    al.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: the latest in the store)")
+    al.add_argument("--json", help="also write the alerts to this JSON file")
+    _alert_flags(al)
     return p
+
+
+def _alert_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sensitivity", choices=("high", "medium", "low"), help="spike alert sensitivity (default medium)")
+    p.add_argument("--baseline-weeks", type=int, help="weeks before the alert week that form the baseline (default 8)")
+    p.add_argument("--webhook", help="post alerts to this URL (Slack-compatible JSON)")
 
 
 class _Bars:
@@ -71,9 +93,12 @@ class _Bars:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "analyze":
-        return _analyze(args)
-    return 2  # pragma: no cover - argparse rejects unknown commands
+    handlers = {"analyze": _analyze, "history": _history, "alerts": _alerts}
+    try:
+        return handlers[args.command](args)
+    except VoclensError as exc:
+        print(f"voclens: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -86,12 +111,10 @@ def _analyze(args: argparse.Namespace) -> int:
     bars = _Bars(not args.no_progress)
     try:
         settings = Settings.load(args.config, overrides)
-        corpus = analyze(args.files, out=args.out, settings=settings, progress=bars)
-    except VoclensError as exc:
+        corpus = analyze(args.files, out=args.out, settings=settings, progress=bars, store=args.store,
+                         period=args.period, edits=args.edits)
+    finally:
         bars.close()
-        print(f"voclens: error: {exc}", file=sys.stderr)
-        return 2
-    bars.close()
     m = corpus.meta.get("manifest", {}).get("counts", {})
     out = Path(args.out)
     print(
@@ -100,6 +123,55 @@ def _analyze(args: argparse.Namespace) -> int:
         f"{(m.get('unassigned_share') or 0):.1%} unassigned."
     )
     print(f"Report: {out / 'report.html'}")
+    if "store" in corpus.meta:
+        st, ident = corpus.meta["store"], corpus.meta.get("identity", {})
+        print(f"Store {st['path']}: period {st['period']} written ({st['periods']} period(s) in store); themes: "
+              f"{ident.get('continued', 0) + ident.get('matched', 0)} kept their id, {ident.get('new', 0)} new; "
+              f"{len(corpus.meta.get('alerts', []))} alert(s) (see {out / 'alerts.json'}).")
+        for a in corpus.meta.get("alerts", []):
+            print(f"  ! {a['message']}")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from voclens.store import Store
+    from voclens.trends import changes, history_table
+
+    with Store(args.store, read_only=True) as st:
+        weekly = st.weekly()
+    if weekly.empty:
+        print("The store holds no dated data yet.")
+        return 0
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 24):
+        if args.changes:
+            ch = changes(weekly)
+            print(ch[["theme_uid", "label", "status", "n", "n_prev", "arrow", "p_share", "net", "net_prev", "arrow_net"]].to_string(index=False))
+        else:
+            print(history_table(weekly, args.weeks).to_string())
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    import json
+
+    from voclens.config import Settings
+    from voclens.store import Store
+    from voclens.trends import detect_spikes, send_webhook
+
+    s = Settings.load(None, {k: getattr(args, f) for f, k in FLAG_SETTINGS.items() if hasattr(args, f) and getattr(args, f) is not None})
+    with Store(args.store, read_only=True) as st:
+        alerts = detect_spikes(st.weekly(), args.week, s.alerts.sensitivity, s.alerts.baseline_weeks)
+    for a in alerts:
+        print(f"! {a['week']} {a['theme_uid']} {a['message']}")
+    if not alerts:
+        print("No alerts.")
+    if args.json:
+        Path(args.json).write_text(json.dumps(alerts, ensure_ascii=False, indent=2), encoding="utf-8")
+    if s.alerts.webhook and alerts:
+        status = send_webhook(s.alerts.webhook, alerts)
+        print(f"Posted {len(alerts)} alert(s) to the webhook (HTTP {status}).")
     return 0
 
 

@@ -81,6 +81,13 @@ class LensSettings:
 
 
 @dataclass
+class AlertSettings:
+    sensitivity: str = _opt("medium", choices=("high", "medium", "low"), doc="spike alert sensitivity")
+    baseline_weeks: int = _opt(8, low=1, doc="weeks before the alert week that form the baseline")
+    webhook: str | None = _opt(None, doc="URL that receives alerts as a Slack-compatible JSON payload")
+
+
+@dataclass
 class OutputSettings:
     formats: list = _opt(["csv", "parquet", "html"], doc="outputs to write")
     progress: bool = _opt(True, doc="show progress bars (CLI)")
@@ -100,6 +107,7 @@ class Settings:
     themes: ThemeSettings = field(default_factory=ThemeSettings)
     sentiment: SentimentSettings = field(default_factory=SentimentSettings)
     lenses: LensSettings = field(default_factory=LensSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
 
     # -- building ------------------------------------------------------------------------------

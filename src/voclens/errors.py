@@ -7,7 +7,8 @@
     ├── MissingDependencyError an optional extra is not installed; gives the pip command
     ├── ModelError             a model folder is missing or broken
     ├── StageContractError     a stage broke its declared contract (runner check)
-    └── NotFittedError         an estimator used before ``fit``
+    ├── NotFittedError         an estimator used before ``fit``
+    └── DeliveryError          an alert could not be posted to its webhook
 
 Callers (CLI, HTTP) catch ``VoclensError`` only; anything else is a bug.
 """
@@ -61,6 +62,10 @@ class NotFittedError(VoclensError, AttributeError):
     """An estimator was used before ``fit`` was called."""
 
 
+class DeliveryError(VoclensError):
+    """An alert could not be delivered to its webhook."""
+
+
 __all__ = [
     "VoclensError",
     "ConfigError",
@@ -70,4 +75,5 @@ __all__ = [
     "ModelError",
     "StageContractError",
     "NotFittedError",
+    "DeliveryError",
 ]

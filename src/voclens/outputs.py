@@ -27,13 +27,13 @@ from voclens.text.pii import mask_text
 
 EMOTION_COLS = ["emo_joy", "emo_sadness", "emo_anticipation", "emo_surprise", "emo_anger", "emo_fear", "emo_disgust", "emo_trust"]
 LENS_COLS = ["job_type", "journey_stage", "intent", "pain_point", "emotion"]
-DOCUMENT_OUT = ["id", "source", "row", "channel", "date", "rating", "theme_id", "theme_label", "sentiment", "sentiment_score",
+DOCUMENT_OUT = ["id", "source", "row", "channel", "date", "rating", "theme_id", "theme_uid", "theme_label", "sentiment", "sentiment_score",
                 *LENS_COLS, "n_segments", "text", "extra"]
-SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "kind", "terms", "hashtags", "theme_id",
+SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "kind", "terms", "hashtags", "theme_id", "theme_uid",
                "theme_similarity", "sentiment", "sentiment_score", "p_negative", "p_neutral", "p_positive",
                "job_type", "job_type_p", "journey_stage", "journey_stage_p", "intent", "intent_p", "pain_point", "pain_p",
                "emotion", *EMOTION_COLS]
-THEME_OUT = ["theme_id", "label", "keywords", "size", "n_documents", "share", "positive", "neutral", "negative", "mixed",
+THEME_OUT = ["theme_id", "theme_uid", "matched", "match_score", "label", "keywords", "size", "n_documents", "share", "positive", "neutral", "negative", "mixed",
              "net_sentiment", "mean_score", "dominant_job", "dominant_job_share", "dominant_stage", "stage_mix", "intent_mix",
              "pain_score", "top_emotion", "emotions", "growth", "impact", "impact_rank", "pxp", "low_evidence", "departments",
              "quote_texts"]
@@ -154,6 +154,8 @@ def build_manifest(corpus: Corpus, settings: Settings, inputs: list[str], starte
         "ingest": ingest,
         "theme_selection": themes.get("k_selection"),
         "timings_s": corpus.meta.get("timings", {}),
+        "store": corpus.meta.get("store"),
+        "alerts": len(corpus.meta.get("alerts", [])) if "alerts" in corpus.meta else None,
         "outputs": outputs,
     }
 
@@ -176,6 +178,12 @@ def write_outputs(corpus: Corpus, out_dir: str | Path, settings: Settings, input
         if "parquet" in formats and name not in ("rejects",):
             _write_parquet(frame, out / f"{name}.parquet")
             written.append(f"{name}.parquet")
+    if "alerts" in corpus.meta:
+        _atomic_write(out / "alerts.json", json.dumps(corpus.meta["alerts"], ensure_ascii=False, indent=2))
+        written.append("alerts.json")
+    if "changes" in corpus.meta:
+        _write_csv(pd.DataFrame(corpus.meta["changes"]), out / "changes.csv")
+        written.append("changes.csv")
     if "html" in formats:
         written.append("report.html")
     written.append("manifest.json")

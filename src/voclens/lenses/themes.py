@@ -103,11 +103,28 @@ class LensSummaryStage:
             intent=dl["intent"].fillna("other").to_numpy(), pain_point=dl["pain_point"].fillna(0).astype(np.int8).to_numpy(),
             emotion=dl["emotion"].fillna("").to_numpy(),
         )
-        corpus.themes = theme_lenses(seg, corpus.documents, themes)
+        corpus.themes = theme_lenses(seg, corpus.documents, themes, corpus.meta.get("history_weekly"))
         return corpus
 
 
-def theme_lenses(seg: pd.DataFrame, docs: pd.DataFrame, themes: pd.DataFrame) -> pd.DataFrame:
+def weekly_by_uid(seg: pd.DataFrame, docs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Theme uid x week-back counts: this run's weeks, and the stored weeks it does not cover."""
+    from voclens.store.store import iso_week
+    from voclens.trends.weekly import week_index
+
+    week = seg["doc_id"].map(dict(zip(docs["doc_id"], iso_week(docs["date"]))))
+    run = pd.DataFrame({"theme_uid": seg["theme_uid"], "week": week}).dropna()
+    run = run.groupby(["theme_uid", "week"]).size().rename("n").reset_index()
+    old = history[~history["week"].isin(set(run["week"]))][["theme_uid", "week", "n_segments"]].rename(columns={"n_segments": "n"})
+    both = pd.concat([run, old], ignore_index=True)
+    if both.empty:
+        return pd.DataFrame()
+    idx = week_index(both["week"])
+    both["back"] = both["week"].map(idx)
+    return both.pivot_table(index="theme_uid", columns="back", values="n", aggfunc="sum", fill_value=0)
+
+
+def theme_lenses(seg: pd.DataFrame, docs: pd.DataFrame, themes: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
     if themes.empty:
         cols = ["dominant_job", "dominant_job_share", "dominant_stage", "pain_score", "impact", "impact_rank", "pxp", "departments"]
         return themes.assign(**{c: pd.Series(dtype=object) for c in cols})
@@ -133,7 +150,10 @@ def theme_lenses(seg: pd.DataFrame, docs: pd.DataFrame, themes: pd.DataFrame) ->
         rows["emotions"].append(emo)
         rows["top_emotion"].append(max(emo, key=emo.get) if any(emo.values()) else "")
     out = themes.assign(**rows)
-    g = growth(weekly_counts(seg, docs), ids)
+    if history is not None and len(history) and "theme_uid" in themes and "theme_uid" in seg and "date" in docs:
+        g = growth(weekly_by_uid(seg, docs, history), themes["theme_uid"]).set_axis(ids)  # earlier weeks come from the store
+    else:
+        g = growth(weekly_counts(seg, docs), ids)
     neg = (out["negative"] + 0.5 * out["mixed"]).to_numpy()
     pos = (out["positive"] + 0.5 * out["mixed"]).to_numpy()
     n = out["size"].to_numpy(dtype=float)

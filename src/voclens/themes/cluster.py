@@ -44,8 +44,14 @@ class AutoKMeans:
         self.seed = seed
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, x: np.ndarray, k_data: np.ndarray | None = None) -> "AutoKMeans":
-        """Fit centres on ``x``; choose k on ``k_data`` when given (e.g. documents for segments)."""
+    def fit(self, x: np.ndarray, k_data: np.ndarray | None = None, init: np.ndarray | None = None) -> "AutoKMeans":
+        """Fit centres on ``x``; choose k on ``k_data`` when given (e.g. documents for segments).
+
+        ``init``: centres of themes already known (earlier runs), in x's space. They start the
+        k-means as the first centres, so a known theme keeps its cluster; any further centres are
+        seeded by k-means++ among the points the known ones explain worst. ``prior_`` says which
+        final cluster started from which known centre.
+        """
         sample = self._sample(x)
         if self.n_clusters is not None:
             k = int(min(self.n_clusters, len(sample)))
@@ -55,7 +61,22 @@ class AutoKMeans:
             k, self.selection_ = self._choose_k(k_sample)
             self.selection_["rows"] = len(k_sample)
             k = min(k, len(sample))
-        km = KMeans(k, n_init=self.n_init, random_state=self.seed).fit(sample)
+        self.prior_ = np.full(k, -1, dtype=np.int64)
+        if init is not None and len(init):
+            init = unit_rows(np.asarray(init, dtype=np.float64))[: len(sample)]
+            k = max(k, len(init))
+            centres = [init]
+            if k > len(init):
+                from sklearn.cluster import kmeans_plusplus
+
+                worst = sample[np.argsort((sample @ init.T).max(axis=1))[: max(k * 5, len(sample) // 3)]]
+                extra, _ = kmeans_plusplus(worst, k - len(init), random_state=self.seed)
+                centres.append(extra)
+            km = KMeans(k, init=np.vstack(centres), n_init=1, random_state=self.seed).fit(sample)
+            self.prior_ = np.concatenate([np.arange(len(init)), np.full(k - len(init), -1)]).astype(np.int64)
+            self.selection_["warm_start"] = int(len(init))
+        else:
+            km = KMeans(k, n_init=self.n_init, random_state=self.seed).fit(sample)
         self.cluster_centers_ = unit_rows(km.cluster_centers_.astype(np.float32))
         self.n_clusters_ = k
         labels, sims = self._nearest(sample)

@@ -21,6 +21,9 @@ from voclens.themes.features import HybridFeatures
 from voclens.themes.label import class_tfidf, make_label, representative, top_keywords
 
 
+PRIOR_SUPPORT_SIM = 0.5
+
+
 class ThemeStage:
     """Segments -> themes. ``features`` and ``clusterer`` can be swapped for any object with the
     same ``fit``/``transform`` and ``fit``/``predict`` methods (BERTopic-style modularity)."""
@@ -32,9 +35,11 @@ class ThemeStage:
         "themes.theme_id", "themes.label", "themes.keywords", "themes.size",
     )
 
-    def __init__(self, features=None, clusterer=None):
+    def __init__(self, features=None, clusterer=None, prior=None):
         self.features = features
         self.clusterer = clusterer
+        # known themes (a registry: theme_uid, centroid, keywords) to warm-start the clustering
+        self.prior = prior
 
     def _parts(self, ctx: RunContext):
         o = ctx.settings.themes
@@ -56,8 +61,8 @@ class ThemeStage:
         labels = np.full(n, -1, dtype=np.int64)
         sims = np.zeros(n, dtype=np.float32)
         doc_theme = pd.Series(-1, index=corpus.documents["doc_id"].to_numpy(), dtype=np.int64)
-        k = 0
         selection: dict = {}
+        prior_uids: list[str] = []
         if len(rows) >= 2:
             all_nouns = seg["nouns"].tolist()
             terms = [all_nouns[i] for i in rows]
@@ -70,44 +75,29 @@ class ThemeStage:
             x_doc = features.transform(doc_emb, doc_terms)
             x = features.transform(unit_rows(emb + o.context_weight * doc_emb[doc_index]), terms)
             ctx.report(self.name, 1, 3)
-            clusterer.fit(x, k_data=x_doc)
+            init, prior_uids = self._prior_centres(features, x, clusterer)
+            clusterer.fit(x, k_data=x_doc, **({"init": init} if init is not None else {}))
             raw_labels, raw_sims = clusterer.predict(x)
             raw_doc_labels, _ = clusterer.predict(x_doc)
             ctx.report(self.name, 2, 3)
             sub, mapping = _renumber_by_size(raw_labels)
             labels[rows], sims[rows] = sub, raw_sims
-            k = int(sub.max()) + 1 if (sub >= 0).any() else 0
             uniq_docs = np.unique(doc_ids)
             doc_theme.loc[uniq_docs] = np.where(raw_doc_labels >= 0, mapping[np.maximum(raw_doc_labels, 0)], -1)
             selection = getattr(clusterer, "selection_", {})
 
-        terms_all = seg["terms"].tolist()  # keywords and labels come from content terms
-        ctfidf, words = class_tfidf(terms_all, labels, k)
-        keywords = top_keywords(ctfidf, words, o.n_keywords) if k else []
-        quotes = representative(seg["text"].tolist(), sims, labels, k, o.n_quotes)
-        noun_vocab = {w for ns in seg["nouns"] for w in ns} if "nouns" in seg else set()
-        theme_labels = _unique_labels([make_label(kw, nouns=noun_vocab) for kw in keywords], keywords)
-        sizes = np.bincount(labels[labels >= 0], minlength=k)
-        docs_per_theme = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "t": labels}).query("t >= 0").groupby("t")["doc_id"].nunique()
-        texts, seg_ids = seg["text"].to_numpy(), seg["seg_id"].to_numpy()
-        corpus.themes = pd.DataFrame(
-            {
-                "theme_id": np.arange(k, dtype=np.int64),
-                "label": theme_labels,
-                "keywords": keywords,
-                "size": sizes.astype(np.int64),
-                "n_documents": docs_per_theme.reindex(range(k)).fillna(0).astype(np.int64).to_numpy(),
-                "share": sizes / max(len(rows), 1),
-                "quotes": [[int(seg_ids[i]) for i in q] for q in quotes],
-                "quote_texts": [[str(texts[i]) for i in q] for q in quotes],
-            }
-        ) if k else _empty_themes()
+        corpus.themes = describe_themes(seg, labels, sims, o.n_keywords, o.n_quotes)
+        if len(rows) >= 2 and prior_uids:
+            # which theme grew from which known one (the identity stage checks and keeps the id)
+            started = getattr(clusterer, "prior_", np.zeros(0, dtype=np.int64))
+            by_new = {int(mapping[c]): prior_uids[p] for c, p in enumerate(started) if p >= 0 and c < len(mapping) and mapping[c] >= 0}
+            corpus.themes = corpus.themes.assign(prior_uid=[by_new.get(int(t)) for t in corpus.themes["theme_id"]])
         corpus.segments = seg.assign(theme_id=labels, theme_similarity=sims)
         docs = corpus.documents
         corpus.documents = docs.assign(theme_id=doc_theme.reindex(docs["doc_id"]).fillna(-1).astype(np.int64).to_numpy())
         outliers = int((labels[rows] < 0).sum())
         corpus.meta["themes"] = {
-            "n_themes": k,
+            "n_themes": len(corpus.themes),
             "clustered_segments": int(len(rows)),
             "not_clustered": {kind: int(v) for kind, v in seg.loc[~content, "kind"].value_counts().items()} if "kind" in seg else {},
             "unassigned": outliers,
@@ -116,6 +106,56 @@ class ThemeStage:
         }
         ctx.report(self.name, 3, 3)
         return corpus
+
+
+    def _prior_centres(self, features, x: np.ndarray, clusterer) -> tuple[np.ndarray | None, list[str]]:
+        """Known themes that this run's segments still talk about, as centres in x's space.
+
+        A known theme counts when at least max(3, 1% of segments) segments have it as their
+        nearest known centre with similarity >= PRIOR_SUPPORT_SIM."""
+        import inspect
+
+        prior = self.prior
+        if prior is None or len(prior) == 0 or "init" not in inspect.signature(clusterer.fit).parameters:
+            return None, []
+        cents = np.vstack([np.asarray(c, np.float32) for c in prior["centroid"]])
+        x_prior = unit_rows(features.transform(cents, [list(k) for k in prior["keywords"]]))
+        sims = x @ x_prior.T
+        nearest, best = sims.argmax(axis=1), sims.max(axis=1)
+        support = np.bincount(nearest[best >= PRIOR_SUPPORT_SIM], minlength=len(prior))
+        keep = np.flatnonzero(support >= max(3, int(0.01 * len(x))))
+        if not len(keep):
+            return None, []
+        return x_prior[keep], [prior["theme_uid"].iat[i] for i in keep]
+
+
+def describe_themes(seg: pd.DataFrame, labels: np.ndarray, sims: np.ndarray, n_keywords: int = 10, n_quotes: int = 5) -> pd.DataFrame:
+    """The themes table for segment labels 0..k-1 (-1 = none): c-TF-IDF keywords, a noun-led
+    label, size, share, documents and representative quotes. Used again when edits regroup."""
+    k = int(labels.max()) + 1 if len(labels) and (labels >= 0).any() else 0
+    if not k:
+        return _empty_themes()
+    ctfidf, words = class_tfidf(seg["terms"].tolist(), labels, k)
+    keywords = top_keywords(ctfidf, words, n_keywords)
+    quotes = representative(seg["text"].tolist(), sims, labels, k, n_quotes)
+    noun_vocab = {w for ns in seg["nouns"] for w in ns} if "nouns" in seg else set()
+    theme_labels = _unique_labels([make_label(kw, nouns=noun_vocab) for kw in keywords], keywords)
+    sizes = np.bincount(labels[labels >= 0], minlength=k)
+    n_content = int((seg["kind"] == "content").sum()) if "kind" in seg else len(seg)
+    docs_per_theme = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "t": labels}).query("t >= 0").groupby("t")["doc_id"].nunique()
+    texts, seg_ids = seg["text"].to_numpy(), seg["seg_id"].to_numpy()
+    return pd.DataFrame(
+        {
+            "theme_id": np.arange(k, dtype=np.int64),
+            "label": theme_labels,
+            "keywords": keywords,
+            "size": sizes.astype(np.int64),
+            "n_documents": docs_per_theme.reindex(range(k)).fillna(0).astype(np.int64).to_numpy(),
+            "share": sizes / max(n_content, 1),
+            "quotes": [[int(seg_ids[i]) for i in q] for q in quotes],
+            "quote_texts": [[str(texts[i]) for i in q] for q in quotes],
+        }
+    )
 
 
 def _documents(doc_ids: np.ndarray, emb: np.ndarray, terms: list[list[str]]):
