@@ -46,6 +46,12 @@ MAX_ACTIONS = 5
 MAX_DEPARTMENTS = 6
 MAX_PAIN_ROWS = 40
 MAX_GOAL_CHARS = 200
+MAX_ALERTS = 10
+MAX_STATUS_ITEMS = 8  # emerging / fading lists
+MAX_CHANGE_ROWS = 40  # week-over-week table
+MAX_HISTORY_WEEKS = 12
+MAX_HISTORY_THEMES = 8
+ALPHA = 0.05
 
 SENTIMENTS3 = ("negative", "neutral", "positive")
 SENTIMENTS4 = ("negative", "neutral", "mixed", "positive")
@@ -69,6 +75,17 @@ PXP_TITLE = {"POF": "POF（Point of Failure）: 顧客満足を損なう弱点",
 STAGE_COLORS = {"awareness": "#440154", "consideration": "#414487", "purchase": "#2A788E", "use": "#22A884",
                 "support": "#7AD151", "loyalty": "#FDE725", "none": "#D9DEE3"}
 INTENT_COLORS = {"complaint": ch.NEG, "request": "#E69F00", "question": "#56B4E9", "praise": ch.POS, "other": "#D9DEE3"}
+# history store (voclens.store / voclens.trends)
+MATCH_JA = {"continued": ("継続", "m-cont", "前回と同じテーマとして継続"),
+            "matched": ("継続", "m-cont", "過去のテーマと照合して同じIDを引き継ぎ"),
+            "new": ("新規", "m-new", "今回初めて現れたテーマ（新しいID）"),
+            "split": ("分割", "m-split", "既存テーマを分割して生まれたテーマ")}
+ALERT_KIND_JA = {"negative_volume": "否定的な声の急増", "negative_share": "否定的な割合の上昇",
+                 "new_negative_theme": "否定的な新テーマ"}
+STATUS_JA = {"emerging": ("増加", "Emerging"), "fading": ("減少", "Fading"), "steady": ("横ばい", "Steady")}
+SENSITIVITY_NOTE = {"high": "α = 0.05・3件以上", "medium": "α = 0.01・5件以上", "low": "α = 0.001・10件以上"}
+PROXY_CODE = {"困りごとの割合": "pain_share", "否定的な声の割合": "negative_share", "苦情の割合": "complaint_share"}
+RATING_PROXIES = ("平均評価", "推奨者（最高評価）の割合")
 NO_DATES_NOTE = "日付のデータがないため、時系列のグラフは省略しました（No dates in the data: time charts omitted）。"
 
 _FALLBACK_CSS = "body{font-family:\"Hiragino Sans\",\"Hiragino Kaku Gothic ProN\",\"Noto Sans CJK JP\",\"Noto Sans JP\",\"Yu Gothic\",\"Meiryo\",sans-serif;max-width:960px;margin:0 auto;padding:20px}"

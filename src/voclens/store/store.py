@@ -23,7 +23,7 @@ def iso_week(dates: pd.Series) -> pd.Series:
     """'2026-W47' per date (ISO year and week; NaT -> None)."""
     d = pd.to_datetime(dates, errors="coerce")
     iso = d.dt.isocalendar()
-    out = iso["year"].astype("string") + "-W" + iso["week"].astype("string").str.zfill(2)
+    out = (iso["year"].astype("string") + "-W" + iso["week"].astype("string").str.zfill(2)).astype(object)
     return out.where(d.notna(), None)
 
 
