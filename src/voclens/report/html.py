@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from importlib import resources
 from typing import Any, Iterable
@@ -278,6 +279,35 @@ def _fmt_date(d: Any) -> str:
     return f"{d.year}-{d.month:02d}-{d.day:02d}" if not _is_missing(d) else ""
 
 
+def _iso_week_start(week: Any) -> pd.Timestamp | None:
+    """"2026-W45" -> the Monday of that ISO week (None when the text is not an ISO week)."""
+    m = re.fullmatch(r"\s*(\d{4})-W(\d{1,2})\s*", _str(week))
+    if not m:
+        return None
+    try:
+        return pd.Timestamp.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    except ValueError:
+        return None
+
+
+def _short_week(week: str) -> str:
+    """"2026-W45" -> "W45" (for tight cells; the full week goes in a tooltip)."""
+    return week.split("-", 1)[1] if re.fullmatch(r"\d{4}-W\d{1,2}", week) else week
+
+
+def _p_fmt(p: Any) -> str:
+    v = _f(p, float("nan"))
+    if not math.isfinite(v):
+        return "p = —"
+    return "p < 0.001" if v < 0.001 else f"p = {v:.2g}"
+
+
+def _pt(v: float) -> str:
+    """A change of share in percentage points, signed ("+2.1pt", "−0.4pt")."""
+    s = f"{abs(v) * 100:.1f}pt"
+    return ("+" if v > 0 else "−" if v < 0 else "±") + s
+
+
 # ==============================================================================================
 # data preparation
 # ==============================================================================================
@@ -332,6 +362,17 @@ class _Data:
         self.section_ids = {t["theme_id"] for t in self.themes[:MAX_THEME_SECTIONS]}
         self.has_lens = any(t["pxp"] or t["impact_rank"] for t in self.themes)
         self.goals = self._goal_rows(getattr(corpus, "goals", None))
+        # history store (voclens analyze --store): all optional, every section is guarded
+        self.has_store_changes = "changes" in self.meta or "alerts" in self.meta
+        self.has_alerts_key = "alerts" in self.meta
+        self.changes = self._records(self.meta.get("changes"))
+        self.alerts = self._records(self.meta.get("alerts"))
+        self.store_info = _as_dict(self.meta.get("store"))
+        self.tid_uid = {t["theme_id"]: t["uid"] for t in self.themes if t["uid"]}
+        self.uid_tid = {u: tid for tid, u in self.tid_uid.items()}
+        self.hist, self.hist_weeks = self._history(self.meta.get("history_weekly"))
+        self.hist_starts = [_iso_week_start(w) for w in self.hist_weeks]
+        self._hist_counts: pd.DataFrame | None = None
         self.weeks: list[pd.Timestamp] = []
         self.week_of_seg = None
         if self.seg_dates is not None and self.seg_dates.notna().any():
@@ -408,6 +449,9 @@ class _Data:
                 "quotes": quotes,
                 "quote_texts": qtexts,
                 "href": f"#theme-{tid}",
+                "uid": _clip(_str(rec.get("theme_uid")), 24),
+                "matched": _str(rec.get("matched")).lower(),
+                "match_score": _f(rec.get("match_score"), float("nan")),
                 **self._lens_fields(rec),
             })
         rows.sort(key=lambda r: (-r["size"], r["theme_id"]))
@@ -436,6 +480,40 @@ class _Data:
             "intent_mix": {str(k): _f(v) for k, v in _as_dict(rec.get("intent_mix")).items()},
             "emotions": emotions,
         }
+
+    @staticmethod
+    def _records(x: Any) -> list[dict]:
+        """A list of dicts from a list of records or a DataFrame (anything else: [])."""
+        if isinstance(x, pd.DataFrame):
+            return x.to_dict("records")
+        if isinstance(x, (list, tuple)):
+            return [r for r in x if isinstance(r, dict)]
+        return []
+
+    @staticmethod
+    def _history(x: Any) -> tuple[pd.DataFrame | None, list[str]]:
+        """The store's weekly aggregates, cut to the latest MAX_HISTORY_WEEKS ISO weeks (by the
+        calendar: weeks without a run stay out), and the weeks kept, oldest first."""
+        if isinstance(x, (list, tuple)):
+            x = pd.DataFrame([r for r in x if isinstance(r, dict)])
+        if not isinstance(x, pd.DataFrame) or x.empty or not {"theme_uid", "week", "n_segments"} <= set(x.columns):
+            return None, []
+        h = x.copy()
+        h["week"] = h["week"].astype(str)
+        h["theme_uid"] = h["theme_uid"].astype(str)
+        starts = {w: _iso_week_start(w) for w in h["week"].unique()}
+        starts = {w: v for w, v in starts.items() if v is not None}
+        if not starts:
+            return None, []
+        latest = max(starts.values())
+        keep = sorted((w for w, v in starts.items() if (latest - v).days // 7 < MAX_HISTORY_WEEKS), key=starts.get)
+        h = h[h["week"].isin(keep)].copy()
+        for col in ("n_segments", "n_documents", "n_negative", "n_positive", "n_pain", "n_complaint", "total_segments"):
+            if col in h.columns:
+                h[col] = pd.to_numeric(h[col], errors="coerce").fillna(0)
+        if "label" not in h.columns:
+            h["label"] = h["theme_uid"]
+        return h, keep
 
     @staticmethod
     def _goal_rows(goals: Any) -> list[dict]:
@@ -515,6 +593,38 @@ class _Data:
         if theme_id not in self._theme_week.index:
             return [0] * len(self.weeks)
         return [int(v) for v in self._theme_week.loc[theme_id].tolist()]
+
+    def hist_counts(self, uid: str) -> list[int]:
+        """Weekly segment counts of one stable theme id over ``self.hist_weeks`` (store history)."""
+        if self.hist is None:
+            return []
+        if self._hist_counts is None:
+            self._hist_counts = self.hist.pivot_table(index="theme_uid", columns="week", values="n_segments",
+                                                      aggfunc="sum", fill_value=0).reindex(columns=self.hist_weeks,
+                                                                                           fill_value=0)
+        if uid not in self._hist_counts.index:
+            return [0] * len(self.hist_weeks)
+        return [int(round(float(v))) for v in self._hist_counts.loc[uid].tolist()]
+
+    def hist_label(self, uid: str) -> str:
+        """The latest stored label of a theme id (the registry's, with human renames)."""
+        if self.hist is None:
+            return ""
+        rows = self.hist[self.hist["theme_uid"] == uid]
+        return _str(rows["label"].iloc[-1]) if len(rows) else ""
+
+    def proxy_points(self, uid: str, proxy_code: str) -> list[tuple[str, float]]:
+        """A goal's VOC proxy (in %) per week for one theme id, over ``self.hist_weeks``."""
+        if self.hist is None:
+            return []
+        try:
+            from voclens.trends.weekly import proxy_series
+
+            pts = proxy_series(self.hist, uid, proxy_code)
+        except (ImportError, KeyError, ValueError, TypeError):
+            return []
+        weeks = set(self.hist_weeks)
+        return [(str(w), float(v)) for w, v in pts if str(w) in weeks and math.isfinite(_f(v, float("nan")))]
 
     def weekly_counts(self, mask: pd.Series | None = None) -> list[int]:
         if self.week_of_seg is None:
