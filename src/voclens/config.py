@@ -116,14 +116,7 @@ class Settings:
         """Defaults, then the TOML file, then ``overrides`` (dotted keys), then validation."""
         settings = cls()
         if path is not None:
-            p = Path(path)
-            if not p.is_file():
-                raise ConfigError(f"Settings file {p} does not exist. Check the path given to --config.")
-            try:
-                data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"{p} is not valid TOML ({exc}). Fix the file or remove --config.") from exc
-            settings = settings.merge(_flatten(data))
+            settings = settings.merge(_flatten(read_toml(path, "--config", "Fix the file or remove --config.")))
         if overrides:
             settings = settings.merge({k: v for k, v in overrides.items() if v is not None})
         settings.validate()
@@ -179,6 +172,17 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def read_toml(path: str | Path, flag: str, fix: str) -> dict[str, Any]:
+    """A user's TOML file (UTF-8, BOM allowed), or a ConfigError naming the flag and the fix."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p} does not exist. Check the path given to {flag}.")
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p} is not valid TOML ({exc}). {fix}") from exc
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -684,11 +684,12 @@ def _nav(d: _Data, present: Iterable[str] = ()) -> str:
     """Chips for every section; the optional lens sections only when they were rendered."""
     present = set(present)
     opt = lambda *items: [x for x in items if x[0] in present]  # noqa: E731
-    links = [("summary", "サマリー")] + opt(("goals", "目標"), ("pain", "ペインポイント"))
+    links = opt(("changes", "変化")) + [("summary", "サマリー")] + opt(("goals", "目標"), ("pain", "ペインポイント"))
     links += [("overview", "テーマ一覧"), ("sizes", "テーマ規模"), ("sentiment", "センチメント")]
     links += opt(("journey", "ジャーニー×ジョブ"), ("emotions", "感情"))
     if d.has_dates:
         links += [("trends", "推移")]
+    links += opt(("history", "テーマ推移"))
     links += [("channels", "チャネル"), ("themes", "テーマ詳細"), ("unassigned", "未分類"), ("run", "実行情報")]
     return '<nav class="toc" aria-label="目次">' + "".join(
         f'<a href="#{i}">{esc(t)}</a>' for i, t in links) + "</nav>"
@@ -808,7 +809,8 @@ def _overview(d: _Data) -> str:
         ndoc = f'{t["n_documents"]:,}' if t["n_documents"] >= 0 else "—"
         rows.append(
             "<tr>"
-            f'<td class="label" data-v="{esc(t["label"])}"><a href="{esc(t["href"])}">{esc(t["label"])}</a></td>'
+            f'<td class="label" data-v="{esc(t["label"])}"><a href="{esc(t["href"])}">{esc(t["label"])}</a>'
+            + (f'<span class="uid-line">{_uid_badges(t)}</span>' if t["uid"] or t["matched"] in MATCH_JA else "") + "</td>"
             f'<td>{_chips(t["keywords"], MAX_KEYWORDS_TABLE)}</td>'
             f'<td class="num" data-v="{t["size"]}">{t["size"]:,}</td>'
             f'<td class="num" data-v="{t["share"]:.6f}">{_pct(t["share"])}</td>'
@@ -1023,7 +1025,7 @@ def _theme_sections(d: _Data) -> str:
             stats.append('<span class="small">週次推移</span> ' + ch.sparkline(wc, label=f"{t['label']} 週次件数: " + ", ".join(map(str, wc[-12:]))))
         parts = [
             f'<section class="card theme" id="theme-{tid}">',
-            f'<div class="theme-head"><h3>{esc(t["label"])}<span class="theme-id">#{tid}</span></h3>'
+            f'<div class="theme-head"><h3>{esc(t["label"])}<span class="theme-id">#{tid}</span>{_uid_badges(t)}</h3>'
             f'<a class="backtop" href="#overview">↑ 一覧へ</a></div>',
             f'<div class="theme-stats">{"".join(f"<span>{s}</span>" for s in stats)}</div>',
             _lens_block(t),
@@ -1175,7 +1177,7 @@ def _run_details(d: _Data, manifest: dict | None) -> str:
     timings = meta.get("timings")
     if isinstance(timings, dict) and timings and not (isinstance(manifest, dict) and isinstance(manifest.get("timings"), dict)):
         inner.append(f'<h4>処理時間 <span class="en">Timings</span></h4>{_timings_html(timings)}')
-    for key, ja in (("ingest", "読み込み Ingest"), ("themes", "テーマ抽出 Themes")):
+    for key, ja in (("ingest", "読み込み Ingest"), ("themes", "テーマ抽出 Themes"), ("store", "履歴ストア Store")):
         val = meta.get(key)
         if isinstance(val, dict) and val:
             inner.append(f"<h4>{esc(ja)}</h4>{_value_html(val, 1)}")
@@ -1308,7 +1310,8 @@ def _goals(d: _Data) -> str:
             f"<td>{_trend_html(g['trend'], g['better'])}</td>"
             f"<td>{_dept_chips(g['departments'])}</td>"
             f'<td class="hz">{_horizon_html(g["horizon"])}</td>'
-            "</tr>"
+            + (f'<td class="wk">{_goal_spark(d, g)}</td>' if d.hist is not None else "")
+            + "</tr>"
         )
     body.append('<h3 class="sub-h">KPIダッシュボード<span class="en">KPI dashboard</span></h3>')
     body.append(
@@ -1320,7 +1323,8 @@ def _goals(d: _Data) -> str:
         '<th>トレンド<span class="en">Trend</span></th>'
         '<th>担当部門<span class="en">Owner</span></th>'
         '<th>期限<span class="en">Horizon</span></th>'
-        f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+        + ('<th>週次推移<span class="en">Trend over weeks</span></th>' if d.hist is not None else "")
+        + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
     body.append(
         '<div class="legend goal-legend">'
         f'<span><span class="tag est">VOC推定</span> 顧客の声から推定した値（KPI の実測値ではない）</span>'
@@ -1329,7 +1333,10 @@ def _goals(d: _Data) -> str:
         '<span><span class="trend tr-bad"><span class="tw">悪化</span></span> 目標と逆向き</span>'
         '</div>'
         '<p class="note">トレンド: 「観測」は VOC推定値の直近2週間とその前6週間の比較（↑ 上昇・↓ 低下・→ 横ばい）、'
-        "「目標」は目指す向き。現状値・目標値は実行のたびに最新の VOC で引き直されます。</p>")
+        "「目標」は目指す向き。現状値・目標値は実行のたびに最新の VOC で引き直されます。"
+        + (f"週次推移: 履歴ストアの週次集計から、テーマのVOC推定値（困りごと・否定的な声・苦情の割合, %）を直近 {len(d.hist_weeks)} 週"
+           "分表示（左端と右端の週の値; 評価の指標は週次集計にないため —）。" if d.hist is not None else "")
+        + "</p>")
 
     cards = []
     for g in d.goals[:MAX_GOAL_CARDS]:
@@ -1580,6 +1587,276 @@ def _lens_legend() -> str:
 
 
 # ==============================================================================================
+# history store: what changed this week, alerts, themes over weeks
+# ==============================================================================================
+def _uid_span(uid: str) -> str:
+    if not uid:
+        return ""
+    return (f'<span class="uid" title="安定テーマID: 実行をまたいで同じテーマに同じIDが付きます（stable theme id）">'
+            f"{esc(uid)}</span>")
+
+
+def _uid_badges(t: dict) -> str:
+    """The stable theme id and a 継続 / 新規 / 分割 badge (empty without a history store)."""
+    out = _uid_span(t["uid"])
+    m = MATCH_JA.get(t["matched"])
+    if m:
+        ja, cls, tip = m
+        if math.isfinite(t["match_score"]) and t["matched"] in ("continued", "matched"):
+            tip += f"（一致スコア {t['match_score']:.2f}）"
+        out += f'<span class="mbadge {cls}" title="{esc(tip)}">{esc(ja)}</span>'
+    return out
+
+
+def _uid_link(d: _Data, uid: str, label: str, n: int = 40) -> str:
+    """The label of a stable theme id, linked to this run's theme section when it has one."""
+    tid = d.uid_tid.get(uid)
+    if tid is not None:
+        return _theme_link(d, tid, label, n)
+    short = _clip(label or uid, n)
+    title = f' title="{esc(_clip(label, 200))}"' if label and short != _clip(label, 200) else ""
+    return f"<span{title}>{esc(short)}</span>"
+
+
+def _status_badge(status: str) -> str:
+    ja, en = STATUS_JA.get(status, ("—", ""))
+    key = status if status in STATUS_JA else "none"
+    return f'<span class="status st-{key}" title="{esc(en)}">{esc(ja)}</span>'
+
+
+def _arrow_html(arrow: Any, p: Any, kind: str) -> str:
+    """↑ / ↓ / → coloured only when significant (p < ALPHA); ``kind``: "share" or "net"."""
+    a = _str(arrow)
+    a = a if a in ("↑", "↓", "→") else "→"
+    pv = _f(p, float("nan"))
+    sig = a != "→" and math.isfinite(pv) and pv < ALPHA
+    cls = "arr"
+    if sig:
+        cls += " sig " + ({"share": ("s-up", "s-down"), "net": ("n-good", "n-bad")}[kind][0 if a == "↑" else 1])
+        tip = f"{_p_fmt(pv)}: 有意（p < {ALPHA}）"
+    else:
+        a = "→"
+        tip = f"{_p_fmt(pv)}: 有意な変化なし"
+    if kind == "net" and sig:
+        tip += "（↑ = ネガティブが減少、↓ = ネガティブが増加）"
+    return f'<span class="{cls}" title="{esc(tip)}">{a}</span>'
+
+
+def _opt_pct(v: Any, digits: int = 0) -> str:
+    x = _f(v, float("nan"))
+    return _pct(x, digits) if math.isfinite(x) and not _is_missing(v) else "—"
+
+
+def _opt_net(v: Any) -> str:
+    x = _f(v, float("nan"))
+    return _net_html(x) if math.isfinite(x) and not _is_missing(v) else '<span class="muted">—</span>'
+
+
+def _latest_week(d: _Data) -> str:
+    for c in d.changes:
+        if _str(c.get("week")):
+            return _str(c.get("week"))
+    if d.hist_weeks:
+        return d.hist_weeks[-1]
+    return next((_str(a.get("week")) for a in d.alerts if _str(a.get("week"))), "")
+
+
+def _alerts_box(d: _Data) -> str:
+    if d.alerts:
+        items = []
+        for a in d.alerts[:MAX_ALERTS]:
+            uid, kind = _str(a.get("theme_uid")), _str(a.get("kind"))
+            bits = [_uid_span(_clip(uid, 24)) + f'<span class="akind">{esc(ALERT_KIND_JA.get(kind, kind or "警告"))}</span>']
+            if kind == "new_negative_theme":
+                bits.append('<span title="過去の週に現れていないため検定の基準がありません">基準なし（新規）</span>')
+            else:
+                bits.append(esc(_p_fmt(a.get("p_value"))))
+            if _str(a.get("week")):
+                bits.append(esc(_clip(a.get("week"), 20)))
+            tid = d.uid_tid.get(uid)
+            if tid is not None and tid in d.section_ids:
+                bits.append(f'<a href="#theme-{tid}">テーマ詳細 →</a>')
+            msg = _str(a.get("message")) or f"「{_str(a.get('label'))}」の警告"
+            items.append(f'<li><span class="amsg">{esc(_clip(msg, 300))}</span>'
+                         f'<span class="ameta">{" · ".join(bits)}</span></li>')
+        more = (f'<li class="muted">他 {len(d.alerts) - MAX_ALERTS} 件（alerts.json）</li>'
+                if len(d.alerts) > MAX_ALERTS else "")
+        sens = _str(d.alerts[0].get("sensitivity"))
+        how = f"感度 {esc(sens)}（{esc(SENSITIVITY_NOTE[sens])}）" if sens in SENSITIVITY_NOTE else "設定した感度"
+        note = (f"{how}で、基準期間（過去の週）の割合から見込まれる件数・割合を有意に上回ったテーマを警告しています"
+                "（忙しい週で全体の件数が増えただけでは警告しません）。警告は出力フォルダの alerts.json と履歴ストアに保存されます。")
+        return (f'<div class="alerts" aria-label="警告"><div class="ahead"><span class="aicon" aria-hidden="true">!</span>'
+                f'警告 <span class="en">Alerts</span><b>{len(d.alerts):,} 件</b></div>'
+                f'<ul>{"".join(items)}{more}</ul><p class="anote">{note}</p></div>')
+    if not d.has_alerts_key:
+        return ""
+    extra = ""
+    if d.hist is not None and len(d.hist_weeks) < 3:
+        extra = '<span class="small muted">（基準となる過去の週が2週分たまるまで、警告は判定されません）</span>'
+    return ('<p class="calm"><span class="cicon" aria-hidden="true">✓</span>今週の警告はありません'
+            f'<span class="en">No alerts this week</span>{extra}</p>')
+
+
+def _status_list(d: _Data, items: list[dict], status: str, ja: str, en: str, color: str) -> str:
+    head = f'<h3 class="sub-h">{esc(ja)}<span class="en">{esc(en)}</span></h3>'
+    if not items:
+        return f'<div class="chg-col">{head}<p class="note">該当なし（none）</p></div>'
+    lis = []
+    for c in items[:MAX_STATUS_ITEMS]:
+        uid = _clip(_str(c.get("theme_uid")), 24)
+        label = _str(c.get("label")) or d.hist_label(uid) or uid
+        counts = d.hist_counts(uid)
+        spark = ""
+        if len(counts) > 1:
+            tip = f"{uid} {label} 週次件数（{d.hist_weeks[0]}〜{d.hist_weeks[-1]}）: " + ", ".join(map(str, counts))
+            spark = ch.sparkline(counts, width=120, height=26, color=color, label=tip)
+        lis.append(
+            f'<li><div class="cl-head">{_uid_span(uid)}<span class="cl-label">{_uid_link(d, uid, label, 28)}</span></div>'
+            f'<div class="cl-body"><span class="cl-nums">今週 <b>{_opt_pct(c.get("share"), 1)}</b>'
+            f'（{_i(c.get("n")):,}件）<span class="sub">直近2週 {_opt_pct(c.get("recent_share"), 1)} / '
+            f'前6週（基準）{_opt_pct(c.get("baseline_share"), 1)} · {esc(_p_fmt(c.get("p_trend")))}</span></span>'
+            f"{spark}</div></li>")
+    more = f'<li class="muted small">他 {len(items) - MAX_STATUS_ITEMS} テーマ（下の表）</li>' if len(items) > MAX_STATUS_ITEMS else ""
+    return f'<div class="chg-col st-col-{status}">{head}<ul class="chg-list">{"".join(lis)}{more}</ul></div>'
+
+
+def _wow_table(d: _Data) -> str:
+    rows = []
+    order = {"emerging": 0, "fading": 1, "steady": 2}
+    for c in d.changes[:MAX_CHANGE_ROWS]:
+        uid = _clip(_str(c.get("theme_uid")), 24)
+        label = _str(c.get("label")) or d.hist_label(uid) or uid
+        status = _str(c.get("status"))
+        sc = _f(c.get("share_change"))
+        share_cell = (f'{_arrow_html(c.get("arrow"), c.get("p_share"), "share")} {_pt(sc)}'
+                      f'<span class="sub">{_opt_pct(c.get("share"), 1)} / {_opt_pct(c.get("share_prev"), 1)}</span>')
+        net_cell = (f'{_arrow_html(c.get("arrow_net"), c.get("p_net"), "net")} {_opt_net(c.get("net"))}'
+                    f'<span class="muted"> / </span>{_opt_net(c.get("net_prev"))}')
+        pain_cell = f'{_opt_pct(c.get("pain"))}<span class="muted"> / {_opt_pct(c.get("pain_prev"))}</span>'
+        rows.append(
+            "<tr>"
+            f'<td class="uidc" data-v="{esc(uid)}">{_uid_span(uid)}</td>'
+            f'<td class="label" data-v="{esc(label)}">{_uid_link(d, uid, label, 26)}</td>'
+            f'<td data-v="{order.get(status, 3)}">{_status_badge(status)}</td>'
+            f'<td class="num" data-v="{_i(c.get("n"))}">{_i(c.get("n")):,}</td>'
+            f'<td class="num" data-v="{_i(c.get("n_prev"))}">{_i(c.get("n_prev")):,}</td>'
+            f'<td class="num" data-v="{sc:.6f}">{share_cell}</td>'
+            f'<td class="num" data-v="{_f(c.get("net"), -9):.4f}">{net_cell}</td>'
+            f'<td class="num" data-v="{_f(c.get("pain"), -1):.4f}">{pain_cell}</td>'
+            "</tr>")
+    more = (f'<tfoot><tr><td colspan="8">他 {len(d.changes) - MAX_CHANGE_ROWS:,} テーマは省略</td></tr></tfoot>'
+            if len(d.changes) > MAX_CHANGE_ROWS else "")
+    return (
+        '<div class="table-wrap"><table class="sortable wow-table"><thead><tr>'
+        '<th data-sort="str">ID</th>'
+        '<th data-sort="str">テーマ<span class="en">Theme</span></th>'
+        '<th data-sort="num">状態<span class="en">Status</span></th>'
+        '<th class="num" data-sort="num">今週<span class="en">This wk</span></th>'
+        '<th class="num" data-sort="num">前週<span class="en">Last wk</span></th>'
+        '<th class="num" data-sort="num">構成比の変化<span class="en">Share Δ</span></th>'
+        '<th class="num" data-sort="num">正味 今週 / 前週<span class="en">Net</span></th>'
+        '<th class="num" data-sort="num">ペイン 今週 / 前週<span class="en">Pain</span></th>'
+        f'</tr></thead><tbody>{"".join(rows)}</tbody>{more}</table></div>')
+
+
+def _changes(d: _Data) -> str:
+    if not d.has_store_changes:
+        return ""
+    week = _latest_week(d)
+    start = _iso_week_start(week)
+    st = d.store_info
+    body = [_h2("変化", "What changed this week")]
+    lead = []
+    if week:
+        lead.append(f"最新の週 <b>{esc(week)}</b>" + (f"（{_fmt_date(start)}〜）" if start is not None else "") + " を前週と比較。")
+    bits = []
+    if _i(st.get("periods")):
+        bits.append(f"{_i(st.get('periods')):,} 期間")
+    if _str(st.get("period")):
+        bits.append(f"今回の期間 {esc(_clip(st.get('period'), 40))}")
+    lead.append("履歴ストアに保存された週次集計から算出" + (f"（{' · '.join(bits)}）" if bits else "") + "。")
+    body.append(f'<p class="lead">{"".join(lead)}</p>')
+    body.append(_alerts_box(d))
+    if d.changes:
+        em = [c for c in d.changes if _str(c.get("status")) == "emerging"]
+        fa = [c for c in d.changes if _str(c.get("status")) == "fading"]
+        body.append('<div class="chg-cols">'
+                    + _status_list(d, em, "emerging", "新たに増えているテーマ", "Emerging", ch.NEG)
+                    + _status_list(d, fa, "fading", "減っているテーマ", "Fading", ch.POS) + "</div>")
+        if d.hist is not None and len(d.hist_weeks) > 1:
+            body.append(f'<p class="note">線は直近 {len(d.hist_weeks)} 週（{esc(d.hist_weeks[0])}〜{esc(d.hist_weeks[-1])}）'
+                        'の週次セグメント数。<a href="#history">テーマ推移のグラフへ →</a></p>')
+        body.append('<h3 class="sub-h">前週比<span class="en">Week over week, all themes</span></h3>')
+        if len(d.changes) > MAX_CHANGE_ROWS:
+            body.append(f'<p class="note">上位 {MAX_CHANGE_ROWS} テーマを表示（全 {len(d.changes):,}）。</p>')
+        body.append(_wow_table(d))
+        body.append(
+            '<p class="note formula">検定（両側）: 構成比 = 2つのポアソン率の条件付き二項検定（各週の総セグメント数を所与とし、'
+            "全体の件数が増えただけの週では動きません）。正味センチメント = テーマ内のネガティブ比率の2標本比率 z 検定"
+            "（正味の ↑ = ネガティブが減少）。矢印は p &lt; 0.05 のときのみ表示し、それ以外は →。"
+            "状態は直近2週の構成比を前6週と比較: 増加 = 有意に1.5倍以上または新たに出現、減少 = 有意に2/3以下または消失。"
+            "構成比の変化の下段は今週 / 前週の構成比。</p>")
+    elif "changes" in d.meta:
+        body.append('<p class="note">比較できる週次データがありません（no weekly history to compare）。</p>')
+    return _card("changes", "".join(body), "changes")
+
+
+def _history_chart(d: _Data) -> str:
+    if d.hist is None:
+        return ""
+    body = [_h2("テーマ推移", "Themes over weeks (history)")]
+    h = d.hist[d.hist["theme_uid"] != "unassigned"]
+    uids = list(dict.fromkeys(h["theme_uid"].tolist()))
+    if not uids:
+        body.append('<p class="note">履歴にテーマがありません（no themes in the history）。</p>')
+        return _card("history", "".join(body))
+    if len(d.hist_weeks) < 2:
+        body.append(f'<p class="note">履歴ストアにはまだ {esc(d.hist_weeks[0])} の1週分しかありません。'
+                    "週ごとに実行を重ねると、ここにテーマの推移が表示されます（only one week stored so far）。</p>")
+        return _card("history", "".join(body))
+    counts = {u: d.hist_counts(u) for u in uids}
+    recent = min(4, len(d.hist_weeks))
+    top = sorted(uids, key=lambda u: (-sum(counts[u][-recent:]), -sum(counts[u]), u))[:MAX_HISTORY_THEMES]
+    labels = {u: d.hist_label(u) or u for u in top}
+    series = [(f"{u} {labels[u]}", counts[u]) for u in top]
+    hrefs = [f"#theme-{d.uid_tid[u]}" if d.uid_tid.get(u) in d.section_ids else None for u in top]
+    body.append(f'<p class="lead">履歴ストアに保存された週次集計（ISO週）から、直近 {recent} 週の件数上位 {len(top)} テーマ'
+                f"（全 {len(uids):,}）の週次セグメント数。直近 {len(d.hist_weeks)} 週（{esc(d.hist_weeks[0])}〜{esc(d.hist_weeks[-1])}）"
+                "を表示し、縦軸は全パネル共通。テーマは安定IDで週をまたいで追跡しています"
+                "（今回のデータの日付だけを使う「テーマの推移」とは別）。</p>")
+    svg = ch.small_multiples(
+        d.hist_starts, series, chart_id="chart-history", title="テーマ別の週次件数（履歴ストア）",
+        desc=f"{d.hist_weeks[0]} から {d.hist_weeks[-1]} の週次件数。"
+             + "、".join(f"{lab} 最新週{v[-1]}件・計{sum(v)}件" for lab, v in series),
+        hrefs=hrefs)
+    body.append(f'<div class="chart">{svg}</div>')
+    return _card("history", "".join(body))
+
+
+def _goal_spark(d: _Data, g: dict) -> str:
+    """The goal's VOC proxy per week for its theme (store history), first and last values."""
+    proxy = g["proxy"]
+    code = PROXY_CODE.get(proxy)
+    if not code:
+        tip = ("評価の指標は週次集計に含まれないため省略" if proxy in RATING_PROXIES else "VOC推定の指標がありません")
+        return f'<span class="muted small" title="{esc(tip)}">—</span>'
+    uid = d.tid_uid.get(g["theme_id"])
+    pts = d.proxy_points(uid, code) if uid else []
+    if not pts:
+        return '<span class="muted small" title="このテーマの週次データがありません">—</span>'
+    vals = [v for _, v in pts]
+    tip = f"{uid} {proxy}（週次, %）: " + ", ".join(f"{w} {v:.0f}%" for w, v in pts)
+    (w0, v0), (w1, v1) = pts[0], pts[-1]
+    better = g["better"]
+    cls = ""
+    if len(pts) > 1 and abs(v1 - v0) >= 3.0 and better in ("↑", "↓"):
+        cls = "good" if (v1 < v0) == (better == "↓") else "bad"
+    spark = ch.sparkline(vals, width=104, height=26, label=tip)
+    return (f'<span class="kspark">{spark}<span class="sub" title="{esc(f"{w0} → {w1}")}">'
+            f'{esc(_short_week(w0))} {v0:.0f}% → {esc(_short_week(w1))} <b class="{cls}">{v1:.0f}%</b></span></span>')
+
+
+# ==============================================================================================
 # entry point
 # ==============================================================================================
 def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "voclens report") -> str:
@@ -1592,7 +1869,9 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
     """
     d = _Data(corpus)
     lens = {"goals": _goals(d), "pain": _pain(d), "journey": _journey(d), "emotions": _emotions(d)}
+    store = {"changes": _changes(d), "history": _history_chart(d)}
     sections = [
+        store["changes"],
         _summary(d),
         lens["goals"],
         lens["pain"],
@@ -1602,6 +1881,7 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
         lens["journey"],
         lens["emotions"],
         _trends(d),
+        store["history"],
         _channels(d),
         _theme_sections(d),
         _unassigned(d),
@@ -1619,7 +1899,7 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
         f"<style>\n{_css()}\n</style>\n</head>\n<body>\n",
         '<div class="page">\n',
         _header(d, title, manifest),
-        _nav(d, [k for k, v in lens.items() if v]),
+        _nav(d, [k for k, v in {**lens, **store}.items() if v]),
         "\n".join(x for x in sections if x),
         '\n<footer>voclens で生成 · このファイルは単体で開けます（外部リソースなし）· '
         "テキストは個人情報をマスクした状態で表示しています。</footer>\n",

@@ -25,9 +25,9 @@ matched to their stable ids:
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
+from voclens.config import read_toml
 from voclens.errors import ConfigError
 
 OPS = {"rename": ("theme", "label"), "pin": ("theme",), "merge": ("themes", "into"), "split": ("theme", "into"),
@@ -48,13 +48,7 @@ def validate_edit(edit: dict) -> None:
 
 
 def read_edits(path: str | Path) -> list[dict]:
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"Edits file {p} does not exist. Check the path given to --edits.")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p} is not valid TOML ({exc}). See voclens.store.edits for the format.") from exc
+    data = read_toml(path, "--edits", "See voclens.store.edits for the format.")
     edits = []
     for op, items in data.items():
         for item in items if isinstance(items, list) else [items]:
