@@ -761,3 +761,266 @@ def test_many_goals_are_capped():
     goals = _section(html, "goals")
     table = goals[goals.index("<tbody>"): goals.index("</tbody>")]
     assert table.count("<tr>") == MAX_GOALS
+
+
+# ==============================================================================================
+# history store: what changed this week, alerts, themes over weeks, stable theme ids
+# ==============================================================================================
+from voclens.report.html import MAX_CHANGE_ROWS  # noqa: E402
+from voclens.trends import changes as weekly_changes, detect_spikes, proxy_series  # noqa: E402
+
+STORE_WEEKS = [f"2026-W{w}" for w in range(38, 48)]  # 10 ISO weeks, the latest is 2026-W47
+UID_OF = {0: "T0001", 1: "T0002", 2: "T0003", 3: "T0004", 4: "T0005", 5: "T0006"}
+MATCHED = {0: "continued", 1: "matched", 2: "continued", 3: "continued", 4: "split", 5: "new"}
+XSS_ALERT = "新しいテーマ「" + XSS + "」が今週 12 件の否定的な声とともに現れました"
+
+
+def make_weekly() -> pd.DataFrame:
+    """10 weeks of stored aggregates: 配送遅延 spikes in the latest week (more and more negative),
+    サポート対応 drops, the price theme is new in the last two weeks, 旧ポイント制度 disappeared."""
+    labels = {uid: THEMES[tid][0] for tid, uid in UID_OF.items()}
+    labels["T0008"] = "旧ポイント制度"
+    rows = []
+    for i, week in enumerate(STORE_WEEKS):
+        last = i == len(STORE_WEEKS) - 1
+        n = {"T0001": 60 if last else 20 + i % 3, "T0002": 12 + i % 2, "T0003": 18 + (i % 4) - 1,
+             "T0004": 8 if last else 25 + i % 2, "T0005": 10 + i % 3, "T0006": 13 + i % 2 if i >= 8 else 0,
+             "T0008": 10 if i < 8 else 0, "unassigned": 15}
+        neg = {"T0001": 45 if last else 6, "T0002": 5, "T0003": 3, "T0004": 3 if last else 10, "T0005": 4,
+               "T0006": 8, "T0008": 2, "unassigned": 3}
+        total = sum(n.values())
+        for uid, k in n.items():
+            if not k:
+                continue
+            rows.append({"theme_uid": uid, "week": week, "n_segments": k, "n_documents": max(1, k - 3),
+                         "n_negative": float(min(neg[uid], k)), "n_positive": float(max(0, k - neg[uid]) // 2),
+                         "n_pain": int(min(k, neg[uid] + 2)), "n_complaint": int(min(k, neg[uid])),
+                         "total_segments": total, "label": labels.get(uid, uid)})
+    return pd.DataFrame(rows)
+
+
+def make_store_corpus() -> Corpus:
+    """The lens fixture as `voclens analyze --store` leaves it: stable ids on the themes and
+    changes, alerts and the weekly history in meta."""
+    c = make_lens_corpus()
+    th = c.themes.copy()
+    th["theme_uid"] = th.theme_id.map(UID_OF)
+    th["matched"] = th.theme_id.map(MATCHED)
+    th["match_score"] = np.where(th.matched == "new", np.nan, 0.83)
+    c.themes = th
+    weekly = make_weekly()
+    alerts = detect_spikes(weekly, sensitivity="medium")
+    alerts.append({"week": "2026-W47", "theme_uid": "T0099", "label": XSS, "kind": "new_negative_theme",
+                   "sensitivity": "medium", "observed": 12.0, "expected": 0.0, "p_value": 0.0,
+                   "message": XSS_ALERT, "created": "2026-11-23T09:00:00+00:00"})
+    c.meta = dict(c.meta)
+    c.meta.update({
+        "store": {"path": "/data/voc/store.duckdb", "period": "2026-W47", "run_id": "2026-W47@20261123T090000",
+                  "edits_added": 0, "periods": 10},
+        "changes": weekly_changes(weekly).to_dict("records"), "alerts": alerts, "history_weekly": weekly,
+    })
+    return c
+
+
+@pytest.fixture(scope="module")
+def store_corpus() -> Corpus:
+    return make_store_corpus()
+
+
+@pytest.fixture(scope="module")
+def store_page(store_corpus) -> str:
+    return render_report(store_corpus, MANIFEST, title="週次VoCレポート（履歴）")
+
+
+def _changes_row(html: str, uid: str) -> str:
+    sec = _section(html, "changes")
+    table = sec[sec.index('class="sortable wow-table"'):]
+    rows = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"): table.index("</tbody>")], flags=re.S)
+    hits = [r for r in rows if f'<span class="uid"' in r and f">{uid}</span>" in r]
+    assert len(hits) == 1, uid
+    return hits[0]
+
+
+def test_store_fixture_is_realistic(store_corpus):
+    ch_ = {c["theme_uid"]: c for c in store_corpus.meta["changes"]}
+    assert ch_["T0001"]["arrow"] == "↑" and ch_["T0001"]["arrow_net"] == "↓" and ch_["T0001"]["week"] == "2026-W47"
+    assert ch_["T0004"]["arrow"] == "↓"
+    assert ch_["T0006"]["status"] == "emerging" and ch_["T0008"]["status"] == "fading"
+    assert any(a["kind"] == "negative_volume" and a["theme_uid"] == "T0001" for a in store_corpus.meta["alerts"])
+
+
+def test_changes_section_comes_first(store_page):
+    order = ["changes", "summary", "goals", "pain", "overview", "trends", "history", "channels", "themes", "run"]
+    pos = [store_page.index(f'id="{i}"') for i in order]
+    assert pos == sorted(pos)
+    assert store_page.index("</nav>") < store_page.index('id="changes"')
+    between = store_page[store_page.index("</nav>"): store_page.index('id="changes"')]
+    assert "<section" in between and between.count("<section") == 1  # nothing else in between
+    nav = store_page[store_page.index('<nav class="toc"'): store_page.index("</nav>")]
+    links = re.findall(r'href="#([\w-]+)"', nav)
+    assert links[0] == "changes" and "history" in links
+    assert links.index("trends") < links.index("history") < links.index("channels")
+    assert "What changed this week" in store_page and "Themes over weeks (history)" in store_page
+
+
+def test_alerts_shown_and_escaped(store_page, store_corpus):
+    sec = _section(store_page, "changes")
+    assert 'class="alerts"' in sec and "今週の警告はありません" not in sec
+    for a in store_corpus.meta["alerts"]:
+        assert escape(a["message"]) in sec
+    assert XSS not in store_page and "&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt;" in sec
+    assert store_page.count("<script") == 1
+    assert "否定的な声の急増" in sec and "否定的な新テーマ" in sec
+    assert re.search(r"p (?:=|&lt;) [\d.e-]+", sec)
+    assert "alerts.json" in sec and "感度 medium" in sec
+    # an alert on a theme of this run links to its section
+    box = sec[sec.index('class="alerts"'):]
+    assert 'href="#theme-0"' in box[: box.index("</ul>")]
+
+
+def test_emerging_and_fading_lists(store_page):
+    sec = _section(store_page, "changes")
+    em = sec[sec.index("新たに増えているテーマ"): sec.index("減っているテーマ")]
+    fa = sec[sec.index("減っているテーマ"): sec.index("前週比")]
+    assert ">T0006</span>" in em and ">T0008</span>" not in em
+    assert ">T0008</span>" in fa and "旧ポイント制度" in fa and ">T0006</span>" not in fa
+    assert "価格・送料 &amp; クーポン" in em and 'href="#theme-5"' in em
+    for part in (em, fa):
+        assert '<svg class="spark"' in part and "前6週（基準）" in part and "今週 <b>" in part
+    for s in _svgs(sec):
+        ET.fromstring(s)
+
+
+def test_week_over_week_table_and_arrows(store_page, store_corpus):
+    sec = _section(store_page, "changes")
+    body = sec[sec.index("<tbody>", sec.index("wow-table")): sec.index("</tbody>", sec.index("wow-table"))]
+    assert body.count("<tr>") == len(store_corpus.meta["changes"])
+    spike = _changes_row(store_page, "T0001")
+    assert 'class="arr sig s-up"' in spike and "↑" in spike      # share up, significant
+    assert 'class="arr sig n-bad"' in spike                       # more negatives, significant
+    assert ">60<" in spike and 'href="#theme-0"' in spike
+    drop = _changes_row(store_page, "T0004")
+    assert 'class="arr sig s-down"' in drop
+    steady = _changes_row(store_page, "T0002")
+    assert "sig" not in steady and 'class="arr"' in steady and "→" in steady
+    assert 'class="status st-steady"' in steady
+    assert 'class="status st-fading"' in _changes_row(store_page, "T0008")
+    assert "旧ポイント制度" in _changes_row(store_page, "T0008") and 'href="#theme' not in _changes_row(store_page, "T0008")
+    note = sec[sec.rindex('class="note formula"'):]
+    assert "条件付き二項検定" in note and "z 検定" in note and "p &lt; 0.05" in note
+
+
+def test_history_chart_svg(store_page):
+    sec = _section(store_page, "history")
+    svgs = [s for s in _svgs(sec) if 'id="chart-history-t"' in s]
+    assert len(svgs) == 1
+    root = ET.fromstring(svgs[0])
+    assert root.get("role") == "img" and root.find("desc") is not None
+    assert float(root.get("viewBox").split()[2]) <= 960
+    panels = [g for g in root.iter("g") if g.get("class") == "panel"]
+    assert len(panels) == 7  # every stored theme (at most 8), the unassigned left out
+    texts = ["".join(t.itertext()) for t in root.iter("text")]
+    assert any(t.startswith("T0001 配送遅延") for t in texts) and any(t.startswith("T0008 旧ポイント制度") for t in texts)
+    assert not any("unassigned" in t for t in texts)
+    # panels of this run's themes link to their sections; T0008 is not in this run
+    assert len([a for a in root.iter("a")]) == 6
+    assert "9/14" in texts and "11/16" in texts  # 2026-W38 and 2026-W47 start on these Mondays
+    assert "直近 10 週" in sec and "2026-W38" in sec
+    # the chart on this run's dates stays as it was
+    assert 'id="chart-trends-t"' in store_page
+
+
+def test_kpi_dashboard_weekly_sparklines(store_page, store_corpus):
+    goals = _section(store_page, "goals")
+    table = goals[goals.index('class="dashboard"'): goals.index("</table>")]
+    assert "週次推移" in table and "Trend over weeks" in table
+    rows = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):], flags=re.S)
+    assert len(rows) == len(GOALS)
+    weekly = store_corpus.meta["history_weekly"]
+    for g, row in zip(GOALS, rows):
+        cell = row[row.index('<td class="wk">'):]
+        code = {"困りごとの割合": "pain_share", "苦情の割合": "complaint_share"}.get(g["proxy"])
+        if code:
+            pts = proxy_series(weekly, UID_OF[g["theme_id"]], code)
+            assert '<svg class="spark"' in cell
+            assert f"W{pts[0][0][-2:]} {pts[0][1]:.0f}%" in cell and f"{pts[-1][1]:.0f}%</b>" in cell
+        else:  # rating proxy or no proxy: nothing to draw
+            assert "<svg" not in cell and "—" in cell
+    for s in _svgs(goals):
+        ET.fromstring(s)
+
+
+def test_theme_ids_and_match_badges(store_page):
+    ov = _section(store_page, "overview")
+    for tid, uid in UID_OF.items():
+        assert f">{uid}</span>" in ov
+    assert ov.count(">継続</span>") == 4 and ov.count(">新規</span>") == 1 and ov.count(">分割</span>") == 1
+    card = _section(store_page, "theme-0")
+    head = card[: card.index("</h3>")]
+    assert ">T0001</span>" in head and ">継続</span>" in head and "一致スコア 0.83" in head
+    assert ">新規</span>" in _section(store_page, "theme-5")[:400]
+    assert "履歴 10週" in card  # the stored weekly sparkline on the card
+
+
+def test_store_page_is_safe_and_parses(store_page):
+    assert "<link" not in store_page and "url(" not in store_page and "<img" not in store_page
+    for m in re.finditer(r"""\s(?:src|href|xlink:href|action)\s*=\s*["']?([^"'\s>]*)""", store_page):
+        assert m.group(1).startswith("#"), m.group(0)
+    for pos in (m.start() for m in re.finditer(r"(?:https?:)?//", store_page)):
+        assert not _in_tag(store_page, pos)
+    for s in _svgs(store_page):
+        assert ET.fromstring(s).find("title") is not None
+    charts = [s for s in _svgs(store_page) if 'class="chart-svg"' in s]
+    assert len(charts) == 7  # the lens page's six + themes over weeks (history)
+    assert "/data/voc/store.duckdb" in _section(store_page, "run")  # store details, as text
+
+
+def test_reports_without_a_store_have_no_store_sections(page, lens_page):
+    for html in (page, lens_page):
+        body = html[html.index("</style>"):]
+        for sid in ("changes", "history"):
+            assert f'id="{sid}"' not in body and f'href="#{sid}"' not in body
+        for marker in ("週次推移<span", "Trend over weeks", 'class="uid"', "mbadge", "wow-table", 'class="alerts"',
+                       "今週の警告", "chart-history", "data-wk", "履歴 "):
+            assert marker not in body, marker
+
+
+def test_store_keys_one_at_a_time():
+    # only alerts (empty): the section with a calm line, no tables, no history chart
+    c = make_corpus()
+    c.meta = dict(c.meta, alerts=[])
+    html = render_report(c)
+    sec = _section(html, "changes")
+    assert "今週の警告はありません" in sec and "wow-table" not in sec and 'id="history"' not in html
+    assert html.index('id="changes"') < html.index('id="summary"')
+    # only the history: the chart, but no changes section
+    c = make_corpus()
+    c.meta = dict(c.meta, history_weekly=make_weekly())
+    html = render_report(c)
+    assert 'id="history"' in html and 'id="changes"' not in html and 'href="#changes"' not in html
+    for s in _svgs(html):
+        ET.fromstring(s)
+    # a history of a single week: a note instead of a chart
+    c.meta = dict(c.meta, history_weekly=make_weekly().query("week == '2026-W47'"))
+    html = render_report(c)
+    assert "1週分しかありません" in _section(html, "history") and "chart-history" not in html
+
+
+def test_store_meta_after_a_round_trip_and_caps():
+    """changes as a DataFrame, the history as records, missing values as NaN; long lists capped."""
+    c = make_store_corpus()
+    many = pd.DataFrame([dict(c.meta["changes"][0], theme_uid=f"T{i:04d}", label=f"テーマ{i}", status="steady",
+                              net=np.nan, net_prev=None, pain=np.nan) for i in range(MAX_CHANGE_ROWS + 15)])
+    c.meta["changes"] = many
+    c.meta["history_weekly"] = c.meta["history_weekly"].to_dict("records")
+    c.meta["alerts"] = [dict(a, p_value=None) for a in c.meta["alerts"]] * 8
+    html = render_report(c)
+    sec = _section(html, "changes")
+    body = sec[sec.index("<tbody>", sec.index("wow-table")): sec.index("</tbody>", sec.index("wow-table"))]
+    assert body.count("<tr>") == MAX_CHANGE_ROWS and "15 テーマは省略" in sec
+    alerts = sec[sec.index('class="alerts"'): sec.index("</ul>", sec.index('class="alerts"'))]
+    assert alerts.count('<span class="amsg">') == 10 and "alerts.json" in alerts
+    assert "該当なし" in sec  # no emerging / fading themes left
+    assert 'id="chart-history-t"' in html
+    for s in _svgs(html):
+        ET.fromstring(s)

@@ -157,7 +157,8 @@ def theme_lenses(seg: pd.DataFrame, docs: pd.DataFrame, themes: pd.DataFrame, hi
     neg = (out["negative"] + 0.5 * out["mixed"]).to_numpy()
     pos = (out["positive"] + 0.5 * out["mixed"]).to_numpy()
     n = out["size"].to_numpy(dtype=float)
-    out["growth"] = g.reindex(ids).to_numpy().round(4)
+    # capped at +200%: with a near-empty baseline the relative change says nothing more
+    out["growth"] = np.clip(g.reindex(ids).to_numpy(), -1.0, GROWTH_CAP).round(4)
     out["impact"] = (n * (neg + 0.5 * out["pain_score"].to_numpy()) * (1 + np.clip(out["growth"].to_numpy(), 0, GROWTH_CAP))).round(3)
     out["pxp"] = [pxp_tag(net, pain, share) for net, pain, share in zip(out["net_sentiment"], out["pain_score"], out["share"])]
     out["low_evidence"] = out["size"] < LOW_EVIDENCE

@@ -1023,6 +1023,11 @@ def _theme_sections(d: _Data) -> str:
         if d.week_of_seg is not None and len(d.weeks) > 1:
             wc = d.theme_weekly(tid)
             stats.append('<span class="small">週次推移</span> ' + ch.sparkline(wc, label=f"{t['label']} 週次件数: " + ", ".join(map(str, wc[-12:]))))
+        if t["uid"] and d.hist is not None and len(d.hist_weeks) > 1:
+            hc = d.hist_counts(t["uid"])
+            stats.append(f'<span class="small">履歴 {len(hc)}週</span> ' + ch.sparkline(
+                hc, color=ch.MUTED, label=f"{t['uid']} {t['label']} 週次件数（履歴ストア {d.hist_weeks[0]}〜{d.hist_weeks[-1]}）: "
+                + ", ".join(map(str, hc))))
         parts = [
             f'<section class="card theme" id="theme-{tid}">',
             f'<div class="theme-head"><h3>{esc(t["label"])}<span class="theme-id">#{tid}</span>{_uid_badges(t)}</h3>'
@@ -1315,7 +1320,7 @@ def _goals(d: _Data) -> str:
         )
     body.append('<h3 class="sub-h">KPIダッシュボード<span class="en">KPI dashboard</span></h3>')
     body.append(
-        '<div class="table-wrap"><table class="dashboard"><thead><tr>'
+        '<div class="table-wrap"><table class="dashboard"' + (' data-wk="1"' if d.hist is not None else "") + '><thead><tr>'
         '<th>顧客視点の目標<span class="en">Customer outcome</span></th>'
         '<th>KPI</th>'
         '<th>現状値<span class="en">Current</span></th>'
@@ -1323,7 +1328,7 @@ def _goals(d: _Data) -> str:
         '<th>トレンド<span class="en">Trend</span></th>'
         '<th>担当部門<span class="en">Owner</span></th>'
         '<th>期限<span class="en">Horizon</span></th>'
-        + ('<th>週次推移<span class="en">Trend over weeks</span></th>' if d.hist is not None else "")
+        + ('<th class="wk">週次推移<span class="en">Trend over weeks</span></th>' if d.hist is not None else "")
         + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
     body.append(
         '<div class="legend goal-legend">'
@@ -1729,14 +1734,14 @@ def _wow_table(d: _Data) -> str:
         status = _str(c.get("status"))
         sc = _f(c.get("share_change"))
         share_cell = (f'{_arrow_html(c.get("arrow"), c.get("p_share"), "share")} {_pt(sc)}'
-                      f'<span class="sub">{_opt_pct(c.get("share"), 1)} / {_opt_pct(c.get("share_prev"), 1)}</span>')
+                      f'<span class="sub">{_opt_pct(c.get("share_prev"), 1)} → {_opt_pct(c.get("share"), 1)}</span>')
+        net_prev = _f(c.get("net_prev"), float("nan"))
         net_cell = (f'{_arrow_html(c.get("arrow_net"), c.get("p_net"), "net")} {_opt_net(c.get("net"))}'
-                    f'<span class="muted"> / </span>{_opt_net(c.get("net_prev"))}')
-        pain_cell = f'{_opt_pct(c.get("pain"))}<span class="muted"> / {_opt_pct(c.get("pain_prev"))}</span>'
+                    f'<span class="sub">前週 {ch.fmt_signed(net_prev) if math.isfinite(net_prev) and not _is_missing(c.get("net_prev")) else "—"}</span>')
+        pain_cell = f'{_opt_pct(c.get("pain"))}<span class="sub">前週 {_opt_pct(c.get("pain_prev"))}</span>'
         rows.append(
             "<tr>"
-            f'<td class="uidc" data-v="{esc(uid)}">{_uid_span(uid)}</td>'
-            f'<td class="label" data-v="{esc(label)}">{_uid_link(d, uid, label, 26)}</td>'
+            f'<td class="label" data-v="{esc(uid)}">{_uid_span(uid)}{_uid_link(d, uid, label, 26)}</td>'
             f'<td data-v="{order.get(status, 3)}">{_status_badge(status)}</td>'
             f'<td class="num" data-v="{_i(c.get("n"))}">{_i(c.get("n")):,}</td>'
             f'<td class="num" data-v="{_i(c.get("n_prev"))}">{_i(c.get("n_prev")):,}</td>'
@@ -1744,18 +1749,17 @@ def _wow_table(d: _Data) -> str:
             f'<td class="num" data-v="{_f(c.get("net"), -9):.4f}">{net_cell}</td>'
             f'<td class="num" data-v="{_f(c.get("pain"), -1):.4f}">{pain_cell}</td>'
             "</tr>")
-    more = (f'<tfoot><tr><td colspan="8">他 {len(d.changes) - MAX_CHANGE_ROWS:,} テーマは省略</td></tr></tfoot>'
+    more = (f'<tfoot><tr><td colspan="7">他 {len(d.changes) - MAX_CHANGE_ROWS:,} テーマは省略</td></tr></tfoot>'
             if len(d.changes) > MAX_CHANGE_ROWS else "")
     return (
         '<div class="table-wrap"><table class="sortable wow-table"><thead><tr>'
-        '<th data-sort="str">ID</th>'
-        '<th data-sort="str">テーマ<span class="en">Theme</span></th>'
+        '<th data-sort="str">ID・テーマ<span class="en">Theme</span></th>'
         '<th data-sort="num">状態<span class="en">Status</span></th>'
         '<th class="num" data-sort="num">今週<span class="en">This wk</span></th>'
         '<th class="num" data-sort="num">前週<span class="en">Last wk</span></th>'
-        '<th class="num" data-sort="num">構成比の変化<span class="en">Share Δ</span></th>'
-        '<th class="num" data-sort="num">正味 今週 / 前週<span class="en">Net</span></th>'
-        '<th class="num" data-sort="num">ペイン 今週 / 前週<span class="en">Pain</span></th>'
+        '<th class="num" data-sort="num">構成比<span class="en">Share Δ</span></th>'
+        '<th class="num" data-sort="num">正味<span class="en">Net</span></th>'
+        '<th class="num" data-sort="num">ペイン<span class="en">Pain</span></th>'
         f'</tr></thead><tbody>{"".join(rows)}</tbody>{more}</table></div>')
 
 
@@ -1768,7 +1772,7 @@ def _changes(d: _Data) -> str:
     body = [_h2("変化", "What changed this week")]
     lead = []
     if week:
-        lead.append(f"最新の週 <b>{esc(week)}</b>" + (f"（{_fmt_date(start)}〜）" if start is not None else "") + " を前週と比較。")
+        lead.append(f"最新の週 <b>{esc(week)}</b>" + (f"（{_fmt_date(start)}〜）" if start is not None else "") + "を前週と比較。")
     bits = []
     if _i(st.get("periods")):
         bits.append(f"{_i(st.get('periods')):,} 期間")
@@ -1783,7 +1787,7 @@ def _changes(d: _Data) -> str:
         body.append('<div class="chg-cols">'
                     + _status_list(d, em, "emerging", "新たに増えているテーマ", "Emerging", ch.NEG)
                     + _status_list(d, fa, "fading", "減っているテーマ", "Fading", ch.POS) + "</div>")
-        if d.hist is not None and len(d.hist_weeks) > 1:
+        if d.hist is not None and len(d.hist_weeks) > 1 and (em or fa):
             body.append(f'<p class="note">線は直近 {len(d.hist_weeks)} 週（{esc(d.hist_weeks[0])}〜{esc(d.hist_weeks[-1])}）'
                         'の週次セグメント数。<a href="#history">テーマ推移のグラフへ →</a></p>')
         body.append('<h3 class="sub-h">前週比<span class="en">Week over week, all themes</span></h3>')
@@ -1795,7 +1799,7 @@ def _changes(d: _Data) -> str:
             "全体の件数が増えただけの週では動きません）。正味センチメント = テーマ内のネガティブ比率の2標本比率 z 検定"
             "（正味の ↑ = ネガティブが減少）。矢印は p &lt; 0.05 のときのみ表示し、それ以外は →。"
             "状態は直近2週の構成比を前6週と比較: 増加 = 有意に1.5倍以上または新たに出現、減少 = 有意に2/3以下または消失。"
-            "構成比の変化の下段は今週 / 前週の構成比。</p>")
+            "構成比の下段は前週 → 今週の構成比、正味とペイン（困りごとを述べるセグメントの割合）は今週の値と前週の値。</p>")
     elif "changes" in d.meta:
         body.append('<p class="note">比較できる週次データがありません（no weekly history to compare）。</p>')
     return _card("changes", "".join(body), "changes")
@@ -1851,9 +1855,10 @@ def _goal_spark(d: _Data, g: dict) -> str:
     cls = ""
     if len(pts) > 1 and abs(v1 - v0) >= 3.0 and better in ("↑", "↓"):
         cls = "good" if (v1 < v0) == (better == "↓") else "bad"
-    spark = ch.sparkline(vals, width=104, height=26, label=tip)
-    return (f'<span class="kspark">{spark}<span class="sub" title="{esc(f"{w0} → {w1}")}">'
-            f'{esc(_short_week(w0))} {v0:.0f}% → {esc(_short_week(w1))} <b class="{cls}">{v1:.0f}%</b></span></span>')
+    spark = ch.sparkline(vals, width=84, height=24, label=tip)
+    last = f'<span class="nw">{esc(_short_week(w1))} <b class="{cls}">{v1:.0f}%</b></span>'
+    text = last if len(pts) == 1 else f'<span class="nw">{esc(_short_week(w0))} {v0:.0f}%</span> → {last}'
+    return f'<span class="kspark">{spark}<span class="sub" title="{esc(f"{w0} → {w1}")}">{text}</span></span>'
 
 
 # ==============================================================================================

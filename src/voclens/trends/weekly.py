@@ -10,7 +10,8 @@ Tests (two-sided, α = 0.05 for the arrows):
 - net sentiment: the negative share inside the theme, this week against last week, by a
   two-proportion z-test.
 Emerging: first seen in the last two weeks with at least ``min_count`` segments, or its share
-of the last two weeks is significantly above the six weeks before and at least 1.5 times it.
+of the last two weeks is significantly above the six weeks before and at least 1.5 times it —
+in both cases unless its share fell significantly this week.
 Fading: significantly below and at most 2/3 of it, or absent in the last two weeks after being
 present in the six before.
 """
@@ -102,9 +103,10 @@ def changes(weekly: pd.DataFrame, week: str | None = None, min_count: int = 5) -
         bs = b / t_base if t_base else 0.0
         p_trend = rate_test(r, t_recent, b, t_base) if t_base else 1.0
         first_seen = min(idx.get(wk, 99) for wk in g.index)
-        if first_seen < RECENT and b == 0 and r >= min_count:
+        falling = p_share < ALPHA and share1 < share0  # significantly down this week: not emerging
+        if first_seen < RECENT and b == 0 and r >= min_count and not falling:
             status = "emerging"
-        elif t_base and p_trend < ALPHA and rs >= 1.5 * max(bs, 1e-9) and r >= min_count:
+        elif t_base and p_trend < ALPHA and rs >= 1.5 * max(bs, 1e-9) and r >= min_count and not falling:
             status = "emerging"
         elif t_base and ((p_trend < ALPHA and rs <= bs * 2 / 3) or (r == 0 and b >= min_count)):
             status = "fading"
