@@ -198,3 +198,26 @@ def test_history_and_alerts_commands(demo_files, tmp_path, capsys):
     assert json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))  # the app-update spike of week 45
     assert main(["history", str(tmp_path / "none.duckdb")]) == 2
     assert "No history store" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_split_pin_and_move_edits(demo_weeks, tmp_path):
+    path = tmp_path / "s.duckdb"
+    week = list(demo_weeks)[0]
+    first = voclens.analyze(_week(demo_weeks, week), store=path, period=week)
+    big = first.themes.sort_values("size", ascending=False)
+    a, b = big["theme_uid"].iat[0], big["theme_uid"].iat[1]
+    pinned_label = big["label"].iat[1]
+    doc = str(first.documents.loc[first.documents["theme_uid"] == a, "id"].iat[0])
+    edits = tmp_path / "edits.toml"
+    edits.write_text(f'[[split]]\ntheme = "{a}"\ninto = 2\n[[pin]]\ntheme = "{b}"\n'
+                     f'[[move]]\ndocument = "{doc}"\ntheme = "{b}"\n', encoding="utf-8")
+    again = voclens.analyze(_week(demo_weeks, week), store=path, period=week, edits=edits)
+    uids = set(again.themes["theme_uid"])
+    assert {f"{a}-1", f"{a}-2"} <= uids and a not in uids
+    assert again.themes.set_index("theme_uid").loc[b, "label"] == pinned_label
+    moved = again.documents.loc[again.documents["id"].astype(str) == doc, "doc_id"]
+    assert set(again.segments.loc[again.segments["doc_id"].isin(moved) & (again.segments["theme_id"] >= 0), "theme_uid"]) == {b}
+    with Store(path, read_only=True) as st:
+        reg = st.registry().set_index("theme_uid")
+    assert reg.loc[f"{a}-1", "parent"] == a and bool(reg.loc[b, "pinned_label"])
