@@ -50,8 +50,8 @@ def test_pii_is_masked(raw, expected):
     assert mask_text(raw) == expected
 
 
-def test_roles_and_dates_are_not_masked():
-    text = "店員さんとお客様、ドライバーさんに感謝。注文番号 20261028-0012、2026-10-28 の件"
+def test_roles_dates_and_pseudonyms_are_not_masked():
+    text = "店員さんとお客様、ドライバーさんに感謝。注文番号 20261028-0012、2026-10-28 の件。Bさん：はい"
     assert find_pii(normalize(text).text) == []
 
 

@@ -53,6 +53,26 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--weeks", type=int, default=12, help="how many recent weeks (default 12)")
     h.add_argument("--changes", action="store_true", help="show week-over-week changes with significance instead")
 
+    c = sub.add_parser("code", help="code interview transcripts with a codebook; REFI-QDA project, tables and report")
+    c.add_argument("paths", nargs="+", help="transcript files or folders (.txt .md .vtt .srt .docx .csv)")
+    c.add_argument("--codebook", required=True, help="alt-model, job-map, job-types, journey-stages, or a .yaml/.json/.qdc file")
+    c.add_argument("--out", "-o", required=True, help="output folder")
+    c.add_argument("--rules", help="KH Coder coding-rule file (default: the rules in the codebook)")
+    c.add_argument("--threshold", type=float, help="similarity threshold for similarity coding (default 0.45)")
+    c.add_argument("--no-rules", action="store_true", help="no rule-based coding")
+    c.add_argument("--no-similarity", action="store_true", help="no similarity-based coding")
+    c.add_argument("--inductive", action="store_true", help="also suggest new codes from themes")
+    c.add_argument("--include-interviewer", action="store_true", help="code interviewer turns too (context only by default)")
+    c.add_argument("--interviewer", action="append", help="a speaker label to treat as interviewer (repeatable)")
+    c.add_argument("--human", action="append", default=[], help="human codings to compare (CSV or .qdpx; repeatable)")
+    c.add_argument("--keep-pii", action="store_true", help="do NOT mask personal data in transcripts and outputs")
+
+    k = sub.add_parser("kwic", help="keyword in context in transcripts (a word, or a code's codings)")
+    k.add_argument("paths", nargs="+")
+    k.add_argument("--word", help="word (matched by lemma: 使う finds 使った)")
+    k.add_argument("--width", type=int, default=20)
+    k.add_argument("--csv", help="write the lines to this CSV")
+
     al = sub.add_parser("alerts", help="spike alerts for the latest week (or --week) of a history store")
     al.add_argument("store")
     al.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: the latest in the store)")
@@ -93,7 +113,7 @@ class _Bars:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"analyze": _analyze, "history": _history, "alerts": _alerts}
+    handlers = {"analyze": _analyze, "history": _history, "alerts": _alerts, "code": _code, "kwic": _kwic}
     try:
         return handlers[args.command](args)
     except VoclensError as exc:
@@ -177,3 +197,44 @@ def _alerts(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def _code(args: argparse.Namespace) -> int:
+    from voclens.interviews.coding import SIMILARITY_THRESHOLD
+    from voclens.interviews.project import code_project, write_project
+
+    project = code_project(
+        args.paths, args.codebook, rules=args.rules, threshold=args.threshold or SIMILARITY_THRESHOLD,
+        use_rules=not args.no_rules, use_similarity=not args.no_similarity, inductive=args.inductive,
+        include_interviewer=args.include_interviewer, human=args.human, mask_pii=not args.keep_pii,
+        interviewer_labels=args.interviewer,
+    )
+    manifest = write_project(project, args.out)
+    c = manifest["counts"]
+    print(f"{c['transcripts']} transcripts, {c['turns']} turns, {c['units']} units coded with {manifest['codebook']}: "
+          + ", ".join(f"{k} {v}" for k, v in c["codings"].items()))
+    if len(project.agreement):
+        overall = project.agreement[project.agreement["code"] == "(overall)"]
+        for r in overall.itertuples():
+            print(f"agreement {r.coder_a} vs {r.coder_b}: {r.percent_agreement:.1%}, kappa {r.cohen_kappa:.3f}, alpha {r.krippendorff_alpha:.3f}")
+    print(f"Report: {Path(args.out) / 'report.html'}; REFI-QDA project: {Path(args.out) / 'project.qdpx'}")
+    return 0
+
+
+def _kwic(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from voclens.interviews.explore import kwic
+    from voclens.interviews.readers import read_transcripts
+
+    if not args.word:
+        print("voclens: error: give --word WORD", file=sys.stderr)
+        return 2
+    lines = kwic(read_transcripts(args.paths), args.word, args.width)
+    if args.csv:
+        lines.to_csv(args.csv, index=False, encoding="utf-8-sig")
+    with pd.option_context("display.width", 200, "display.max_colwidth", 40):
+        for r in lines.itertuples():
+            print(f"{r.source}:{r.start:<6d} {r.left:>{args.width}s}【{r.keyword}】{r.right}")
+    print(f"{len(lines)} line(s)")
+    return 0

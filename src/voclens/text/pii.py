@@ -83,7 +83,9 @@ def _names(text: str, tokens: list[Token]) -> list[PiiSpan]:
     honorifics, not_names, role_suffixes = set(cfg["honorifics"]), set(cfg["not_names"]), tuple(cfg["role_suffixes"])
     spans = []
     for i, t in enumerate(tokens):
-        person = lambda k: tokens[k].pos2 == "固有名詞" and tokens[k].pos3 == "人名"  # noqa: E731
+        # a lone letter (Aさん, B様) is already a pseudonym, not personal data
+        person = lambda k: tokens[k].pos2 == "固有名詞" and tokens[k].pos3 == "人名" and not (  # noqa: E731
+            tokens[k].surface.isascii() and len(tokens[k].surface) <= 2)
         after = tokens[i + 1] if i + 1 < len(tokens) else None
         if person(i):
             j = i
