@@ -35,6 +35,7 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS theme_weekly (
         period VARCHAR, theme_uid VARCHAR, week VARCHAR, n_segments BIGINT, n_documents BIGINT,
         n_negative DOUBLE, n_positive DOUBLE, n_pain BIGINT, n_complaint BIGINT, total_segments BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS segment_vectors (period VARCHAR, seg_id BIGINT, vec FLOAT[])""",
     """CREATE TABLE IF NOT EXISTS edits (
         edit_id BIGINT, created TIMESTAMP, author VARCHAR, op VARCHAR, payload JSON)""",
     """CREATE TABLE IF NOT EXISTS alerts (
@@ -42,4 +43,4 @@ DDL = [
         observed DOUBLE, expected DOUBLE, p_value DOUBLE, message VARCHAR, created TIMESTAMP)""",
 ]
 
-PERIOD_TABLES = ("documents", "segments", "themes", "goals", "theme_weekly", "alerts", "runs")
+PERIOD_TABLES = ("documents", "segments", "themes", "goals", "theme_weekly", "alerts", "runs", "segment_vectors")

@@ -101,6 +101,15 @@ class Store:
                  a["p_value"], a["message"], datetime.now(timezone.utc).replace(tzinfo=None)],
             )
 
+    def similar_segments(self, vector: np.ndarray, limit: int = 20, where: str = "", params: list | None = None) -> pd.DataFrame:
+        """Segments nearest to ``vector`` (cosine), with their text and labels; ``where`` filters
+        on segments columns (``s.sentiment = ?``)."""
+        sql = f"""SELECT s.period, s.seg_id, s.doc_id, s.text, s.theme_uid, s.sentiment, s.journey_stage, s.job_type,
+                         list_cosine_similarity(v.vec, ?::FLOAT[]) AS similarity
+                  FROM segment_vectors v JOIN segments s USING (period, seg_id)
+                  {('WHERE ' + where) if where else ''} ORDER BY similarity DESC LIMIT ?"""
+        return self.con.execute(sql, [np.asarray(vector, np.float32).tolist(), *(params or []), int(limit)]).df()
+
     def count_rows(self, table: str, period: str | None = None) -> int:
         if period is None:
             return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -141,6 +150,8 @@ class Store:
                     cols = ", ".join(f'"{c}"' for c in frame.columns)
                     con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _frame")
                     con.unregister("_frame")
+            if corpus.embeddings is not None and len(corpus.embeddings):
+                _insert_vectors(con, period, corpus.segments["seg_id"].to_numpy(), corpus.embeddings)
             if corpus.meta.get("embedding_reference") is not None:
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_reference', ?)", [json.dumps(corpus.meta["embedding_reference"])])
             con.execute("DELETE FROM registry")
@@ -155,6 +166,18 @@ class Store:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+
+def _insert_vectors(con, period: str, seg_ids: np.ndarray, emb: np.ndarray) -> None:
+    """Segment embeddings for semantic search, through Arrow (100k rows in about a second)."""
+    import pyarrow as pa
+
+    emb = np.ascontiguousarray(emb, dtype=np.float32)
+    vec = pa.ListArray.from_arrays(pa.array(np.arange(0, emb.size + 1, emb.shape[1], dtype=np.int32)), pa.array(emb.ravel()))
+    table = pa.table({"period": pa.array([period] * len(seg_ids)), "seg_id": pa.array(seg_ids.astype(np.int64)), "vec": vec})
+    con.register("_vectors", table)
+    con.execute("INSERT INTO segment_vectors SELECT * FROM _vectors")
+    con.unregister("_vectors")
 
 
 def _period_frames(corpus, period: str, run_id: str, manifest: dict) -> dict[str, pd.DataFrame]:
