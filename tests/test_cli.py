@@ -107,3 +107,13 @@ def test_greetings_are_kept_but_not_themed():
     assert len(greet) == 60 and (greet["theme_id"] == -1).all()
     assert (seg.loc[seg["kind"] == "content", "theme_id"] >= 0).all()
     assert corpus.meta["themes"]["not_clustered"] == {"boilerplate": 60}
+
+
+def test_csv_outputs_are_safe_against_formula_injection(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("text\n=HYPERLINK(\"http://x\")配送が遅い\n+81 電話がつながらない\n普通の感想です\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["analyze", str(src), "--out", str(out), "--no-progress", "--formats", "csv"]) == 0
+    docs = pd.read_csv(out / "documents.csv", encoding="utf-8-sig", dtype=str)
+    assert docs["text"].str.startswith("'=").any() and docs["text"].str.startswith("'+").any()
+    assert not docs["text"].str.match(r"^[=+@-]").any()

@@ -78,7 +78,24 @@ def _parser() -> argparse.ArgumentParser:
     al.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: the latest in the store)")
     al.add_argument("--json", help="also write the alerts to this JSON file")
     _alert_flags(al)
+    _server_parsers(sub)
     return p
+
+
+def _server_parsers(sub) -> None:
+    sv = sub.add_parser("serve", help="HTTP API and review UI over a history store (the store's one writer while it runs)")
+    sv.add_argument("--store", required=True, help="history store (DuckDB file; created when missing)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument("--data-dir", help="uploads, reports and tables of batches (default: <store>-data beside the store)")
+    sv.add_argument("--config", help="analysis settings (TOML) for batches, search and split")
+    sv.add_argument("--max-upload-mb", type=float, default=50, help="largest upload per batch in MB (default 50)")
+    sv.add_argument("--max-rows", type=int, default=200_000, help="most rows per batch (default 200000)")
+    t = sub.add_parser("token", help="API tokens: add (printed once), list, revoke (stop the server first)")
+    t.add_argument("action", choices=("add", "list", "revoke"))
+    t.add_argument("name", nargs="?", help="who or what uses the token (add, revoke)")
+    t.add_argument("--role", choices=("viewer", "editor"), default="viewer", help="viewer (read) or editor (also batches, edits)")
+    t.add_argument("--store", required=True)
 
 
 def _alert_flags(p: argparse.ArgumentParser) -> None:
@@ -113,7 +130,8 @@ class _Bars:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"analyze": _analyze, "history": _history, "alerts": _alerts, "code": _code, "kwic": _kwic}
+    handlers = {"analyze": _analyze, "history": _history, "alerts": _alerts, "code": _code, "kwic": _kwic,
+                "serve": _serve, "token": _token}
     try:
         return handlers[args.command](args)
     except VoclensError as exc:
@@ -237,4 +255,46 @@ def _kwic(args: argparse.Namespace) -> int:
         for r in lines.itertuples():
             print(f"{r.source}:{r.start:<6d} {r.left:>{args.width}s}【{r.keyword}】{r.right}")
     print(f"{len(lines)} line(s)")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from voclens.server.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(args.store, args.data_dir, config=args.config, max_upload_mb=args.max_upload_mb, max_rows=args.max_rows)
+    print(f"voclens: serving {args.store} on http://{args.host}:{args.port}/ (API docs: /docs). "
+          "This process is the store's writer until it stops.", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from voclens.errors import ConfigError
+    from voclens.server import auth
+    from voclens.store import Store
+
+    if args.action in ("add", "revoke") and not args.name:
+        raise ConfigError(f"voclens token {args.action} needs a NAME, e.g. voclens token {args.action} alice --store {args.store}")
+    if args.action != "add" and not Path(args.store).is_file():
+        raise ConfigError(f"No history store at {args.store}. Check the path given to --store.")
+    with Store(args.store) as st:
+        if args.action == "add":
+            token = auth.add_token(st.con, args.name, args.role)
+            print(f"Token for {args.name} ({args.role}); it is shown only now, keep it secret:", file=sys.stderr)
+            print(token)
+        elif args.action == "revoke":
+            n = auth.revoke_token(st.con, args.name)
+            print(f"Revoked {n} token(s) named {args.name}.")
+        else:
+            tokens = auth.list_tokens(st.con)
+            for r in tokens.itertuples():
+                state = "active" if r.revoked is None or r.revoked != r.revoked else f"revoked {r.revoked:%Y-%m-%d %H:%M}"
+                print(f"{r.name}\t{r.role}\tcreated {r.created:%Y-%m-%d %H:%M}\t{state}")
+            if tokens.empty:
+                print("No tokens. Add one with: voclens token add NAME --role viewer|editor --store STORE")
     return 0

@@ -101,9 +101,10 @@ def _mask_extra(extra: Any) -> Any:
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        # pandas 3 gives text the "str" dtype, older pandas "object": both are escaped
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             sep = "\n" if col in ("quote_texts", "actions") else "、"
-            out[col] = out[col].map(lambda v, sep=sep: _safe_cell(_flat(v, sep)))
+            out[col] = out[col].astype(object).map(lambda v, sep=sep: _safe_cell(_flat(v, sep)))
         elif pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(4)
     out.to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d %H:%M:%S")

@@ -67,6 +67,13 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
+    def cursor(self) -> "Store":
+        """Another handle on this open database, for another thread (a DuckDB connection must not
+        be shared between threads; a cursor shares the database and sees every committed write)."""
+        other = object.__new__(Store)
+        other.path, other.con = self.path, self.con.cursor()
+        return other
+
     # -- reading ---------------------------------------------------------------------------------
     def registry(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM registry ORDER BY theme_uid").df()
