@@ -1,6 +1,6 @@
 """Bounded load test of the theme listing, over loopback only.
 
-    python scripts/load_test.py [--data ../shared/data] [--texts 40000] [--requests 400] [--concurrency 8]
+    python scripts/load_test.py [--data ../shared/data] [--texts 48000] [--requests 400] [--concurrency 8]
 
 1. Builds a history store holding at least 100k segments from real texts (``bench.load_texts``;
    texts beyond the data are made by joining two real ones), unless ``--store`` points at one.
@@ -51,7 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--store", help="an existing store (skips building one)")
-    ap.add_argument("--texts", type=int, default=40000, help="texts for the built store (~3 segments each)")
+    ap.add_argument("--texts", type=int, default=48000, help="texts for the built store (~2.2 segments each)")
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=8)
     args = ap.parse_args()

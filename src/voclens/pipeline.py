@@ -5,6 +5,10 @@ A stage is any object with ``name``, ``requires``, ``assigns`` and
 ``embeddings``. The runner refuses to start a stage whose inputs are missing and fails loudly if
 a stage returns something else than a ``Corpus`` or forgets a field it promised, so a swapped-in
 stage cannot silently break the ones after it. Timings go into ``corpus.meta``.
+
+A stage may also set ``chunkable = True``: its output for a document depends only on that
+document (and fixed resources), so the streaming and Dask engines (``voclens.engine``) may run it
+on chunks of documents in any order and on any worker. Stages without it see the whole corpus.
 """
 
 from __future__ import annotations
@@ -40,6 +44,11 @@ class Stage(Protocol):
     assigns: tuple[str, ...]
 
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus: ...
+
+
+def is_chunkable(stage: Stage) -> bool:
+    """True when ``stage`` promises per-document independence (see the module docstring)."""
+    return bool(getattr(stage, "chunkable", False))
 
 
 class Pipeline:
