@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from voclens.config import Settings
 from voclens.corpus import Corpus
+from voclens.engine import run_pipeline
 from voclens.errors import InputError
 from voclens.pipeline import Pipeline, ProgressFn, RunContext
 
@@ -75,7 +76,7 @@ def analyze(
         corpus.meta.setdefault("timings", {})["ingest"] = round(time.perf_counter() - t_in, 4)
     ctx = RunContext(settings=settings, progress=progress)
     if store is None:
-        corpus = (pipeline or default_pipeline())(corpus, ctx)
+        corpus = run_pipeline(pipeline or default_pipeline(), corpus, ctx)
     else:
         corpus = _run_with_store(corpus, ctx, pipeline, store, period, edits, paths, started)
     corpus.meta["settings"] = settings.to_dict()
@@ -105,7 +106,7 @@ def _run_with_store(corpus: Corpus, ctx: RunContext, pipeline, store, period, ed
         identity = IdentityStage(registry, known + new_edits, period, st.reference())
         live = registry[(registry["status"] == "active") & registry["parent"].isna()] if len(registry) else None
         corpus.meta["history_weekly"] = st.weekly()
-        corpus = (pipeline or default_pipeline(identity=identity, prior=live))(corpus, ctx)
+        corpus = run_pipeline(pipeline or default_pipeline(identity=identity, prior=live), corpus, ctx)
         run_id = f"{period}@{started.strftime('%Y%m%dT%H%M%S')}"
         manifest = build_manifest(corpus, settings, paths, started, outputs=[])
         st.write_run(corpus, period, run_id, manifest, corpus.meta["registry"], new_edits)

@@ -19,6 +19,8 @@ FLAG_SETTINGS = {
     "encoding": "ingest.encoding", "themes": "themes.n_themes", "seed": "themes.seed", "embedder": "embed.embedder",
     "sentiment_model": "sentiment.model", "formats": "output.formats", "sensitivity": "alerts.sensitivity",
     "webhook": "alerts.webhook", "baseline_weeks": "alerts.baseline_weeks",
+    "engine": "engine.name", "chunk_docs": "engine.chunk_docs", "scheduler": "engine.scheduler", "workers": "engine.workers",
+    "work_dir": "engine.work_dir",
 }
 
 
@@ -46,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--store", help="history store (DuckDB file): stable theme ids, trends and alerts across runs")
     a.add_argument("--period", help="period this run replaces in the store, e.g. 2026-W47 (default: the ISO week of the data)")
     a.add_argument("--edits", help="TOML file of theme edits (rename, pin, merge, split, move), kept in the store")
+    a.add_argument("--engine", choices=("auto", "memory", "stream", "dask"),
+                   help="run the per-document stages in memory, streamed in chunks, or on Dask (default auto: stream "
+                        "above --chunk-docs documents)")
+    a.add_argument("--chunk-docs", type=int, help="documents per chunk for the stream and dask engines (default 20000)")
+    a.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
+    a.add_argument("--workers", type=int, help="workers of the local Dask cluster (default: one per core)")
+    a.add_argument("--work-dir", help="keep the memory-mapped embeddings in this folder (default: a temporary file)")
     _alert_flags(a)
 
     h = sub.add_parser("history", help="themes over weeks, from a history store")

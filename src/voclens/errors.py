@@ -8,7 +8,8 @@
     ├── ModelError             a model folder is missing or broken
     ├── StageContractError     a stage broke its declared contract (runner check)
     ├── NotFittedError         an estimator used before ``fit``
-    └── DeliveryError          an alert could not be posted to its webhook
+    ├── DeliveryError          an alert could not be posted to its webhook
+    └── EngineError            the distributed engine cannot reach its cluster or a task failed
 
 Callers (CLI, HTTP) catch ``VoclensError`` only; anything else is a bug.
 """
@@ -66,8 +67,13 @@ class DeliveryError(VoclensError):
     """An alert could not be delivered to its webhook."""
 
 
+class EngineError(VoclensError):
+    """The Dask cluster cannot be reached, or a chunk failed on a worker."""
+
+
 __all__ = [
     "VoclensError",
+    "EngineError",
     "ConfigError",
     "InputError",
     "ColumnNotFoundError",

@@ -59,6 +59,7 @@ class EmbedStage:
     """Segments -> embeddings (rows aligned with ``segments``)."""
 
     name = "embed"
+    chunkable = True
     requires = ("segments.norm",)
     assigns = ("embeddings",)
 

@@ -39,6 +39,7 @@ class SentimentStage:
     """Segments -> p_negative/p_neutral/p_positive, label and score in [-1, 1]."""
 
     name = "sentiment"
+    chunkable = True
     requires = ("segments.norm", "embeddings")
     assigns = ("segments.sentiment", "segments.sentiment_score")
 
@@ -155,6 +156,7 @@ class LensStage:
     the eight Plutchik emotions (presence probability per emotion, and an intensity string)."""
 
     name = "lenses"
+    chunkable = True
     requires = ("segments.norm", "embeddings")
     assigns = ("segments.job_type", "segments.journey_stage", "segments.intent", "segments.pain_point", "segments.emotion",
                "documents.emo_joy")

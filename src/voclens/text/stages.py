@@ -66,6 +66,7 @@ class Segmenter:
     """Documents -> segments with code-point offsets into the original text; PII masked."""
 
     name = "segment"
+    chunkable = True
     requires = ("documents.text",)
     assigns = (
         "segments.seg_id", "segments.doc_id", "segments.start", "segments.end", "segments.text", "segments.norm",
@@ -111,6 +112,7 @@ class Tokenizer:
     """
 
     name = "tokenize"
+    chunkable = True
     requires = ("segments.norm",)
 
     def __init__(self, features: dict | None = None, ngrams: tuple | None = None, prepare=None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import threading
 from importlib import resources
 from typing import NamedTuple
 
@@ -28,15 +29,22 @@ class Token(NamedTuple):
     cform: str  # 活用形
 
 
-@functools.lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def get_tagger():
-    """The shared fugashi tagger (unidic-lite), created on first use."""
-    try:
-        import fugashi
-        import unidic_lite  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - core dependency
-        raise MissingDependencyError("Japanese tokenisation", "pip install fugashi unidic-lite") from exc
-    return fugashi.Tagger()
+    """This thread's fugashi tagger (unidic-lite), created on first use. One per thread: a MeCab
+    tagger is not thread-safe, and threaded hosts (a Dask worker with threads, the HTTP server)
+    would otherwise garble each other's tokens."""
+    tagger = getattr(_local, "tagger", None)
+    if tagger is None:
+        try:
+            import fugashi
+            import unidic_lite  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - core dependency
+            raise MissingDependencyError("Japanese tokenisation", "pip install fugashi unidic-lite") from exc
+        tagger = _local.tagger = fugashi.Tagger()
+    return tagger
 
 
 def tokenize(text: str) -> list[Token]:

@@ -66,14 +66,10 @@ class ThemeStage:
         if len(rows) >= 2:
             all_nouns = seg["nouns"].tolist()
             terms = [all_nouns[i] for i in rows]
-            emb = corpus.embeddings[rows]
             features, clusterer = self._parts(ctx)
             ctx.report(self.name, 0, 3)
             doc_ids = seg["doc_id"].to_numpy()[rows]
-            doc_index, doc_emb, doc_terms = _documents(doc_ids, emb, terms)
-            features.fit(doc_emb, doc_terms)
-            x_doc = features.transform(doc_emb, doc_terms)
-            x = features.transform(unit_rows(emb + o.context_weight * doc_emb[doc_index]), terms)
+            x, x_doc = _context_features(features, corpus.embeddings, rows, doc_ids, terms, o)
             ctx.report(self.name, 1, 3)
             init, prior_uids = self._prior_centres(features, x, clusterer)
             clusterer.fit(x, k_data=x_doc, **({"init": init} if init is not None else {}))
@@ -158,15 +154,83 @@ def describe_themes(seg: pd.DataFrame, labels: np.ndarray, sims: np.ndarray, n_k
     )
 
 
-def _documents(doc_ids: np.ndarray, emb: np.ndarray, terms: list[list[str]]):
-    """Per document: mean embedding (unit) and all terms; plus each segment's document row."""
-    uniq, index = np.unique(doc_ids, return_inverse=True)
-    doc_emb = np.zeros((len(uniq), emb.shape[1]), dtype=np.float32)
-    np.add.at(doc_emb, index, emb)
-    doc_terms: list[list[str]] = [[] for _ in range(len(uniq))]
-    for i, ts in zip(index, terms):
+CHUNK_SEGMENTS = 50000  # segments read from the embeddings at a time (they may be memory-mapped)
+
+
+def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarray, terms: list[list[str]], o):
+    """Clustering features of every content segment (blended with its document) and of every
+    document, without ever holding all embeddings in memory.
+
+    Two passes over the embeddings in chunks that end on document boundaries: the first keeps
+    the mean embeddings of a document sample to fit ``features`` on, the second transforms each
+    chunk. ``embeddings`` may be a memory-mapped float16 file (the stream engine's); the result
+    equals the in-memory computation because each document's mean is summed in the same order.
+    """
+    uniq, index = np.unique(doc_ids, return_inverse=True)  # documents sorted; segments follow them
+    n_docs = len(uniq)
+    rng = np.random.default_rng(o.seed)
+    sample = np.sort(rng.choice(n_docs, o.sample_size, replace=False)) if n_docs > o.sample_size else np.arange(n_docs)
+    in_sample = np.zeros(n_docs, dtype=bool)
+    in_sample[sample] = True
+    bounds = _chunk_bounds(index, CHUNK_SEGMENTS)
+
+    fit_emb: list[np.ndarray] = []
+    fit_terms: list[list[str]] = []
+    for a, b in bounds:
+        first, d_emb, d_terms = _documents_chunk(embeddings, rows[a:b], index[a:b], terms[a:b])
+        keep = np.flatnonzero(in_sample[first:first + len(d_emb)])
+        fit_emb.append(d_emb[keep])
+        fit_terms.extend(d_terms[i] for i in keep)
+    features.fit(np.vstack(fit_emb), fit_terms)
+    del fit_emb, fit_terms
+
+    x = x_doc = None
+    for a, b in bounds:
+        first, d_emb, d_terms = _documents_chunk(embeddings, rows[a:b], index[a:b], terms[a:b])
+        xd = features.transform(d_emb, d_terms)
+        seg_emb = np.asarray(embeddings[rows[a:b]], dtype=np.float32)
+        xs = features.transform(unit_rows(seg_emb + o.context_weight * d_emb[index[a:b] - first]), terms[a:b])
+        if x is None:
+            x = np.empty((len(rows), xs.shape[1]), dtype=np.float32)
+            x_doc = np.empty((n_docs, xd.shape[1]), dtype=np.float32)
+        x[a:b], x_doc[first:first + len(xd)] = xs, xd
+    _release(embeddings)
+    return x, x_doc
+
+
+def _chunk_bounds(index: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """[a, b) row ranges of about ``size`` rows that never cut a document in two."""
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])  # first row of each document
+    bounds, a = [], 0
+    while a < len(index):
+        j = np.searchsorted(starts, a + size, side="left")
+        b = int(starts[j]) if j < len(starts) else len(index)
+        b = b if b > a else len(index)
+        bounds.append((a, b))
+        a = b
+    return bounds
+
+
+def _documents_chunk(embeddings, rows: np.ndarray, index: np.ndarray, terms: list[list[str]]):
+    """Per document of one chunk: mean embedding (unit) and all terms; ``first`` is the chunk's
+    first document number."""
+    first = int(index[0])
+    local = index - first
+    n = int(local[-1]) + 1
+    emb = np.asarray(embeddings[rows], dtype=np.float32)
+    doc_emb = np.zeros((n, emb.shape[1]), dtype=np.float32)
+    np.add.at(doc_emb, local, emb)
+    doc_terms: list[list[str]] = [[] for _ in range(n)]
+    for i, ts in zip(local, terms):
         doc_terms[i].extend(ts)
-    return index, unit_rows(doc_emb), doc_terms
+    return first, unit_rows(doc_emb), doc_terms
+
+
+def _release(embeddings) -> None:
+    """Give back the pages of a memory-mapped file once read, so they do not count as resident."""
+    from voclens.engine.store import release_pages
+
+    release_pages(embeddings)
 
 
 def _renumber_by_size(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

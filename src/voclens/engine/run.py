@@ -1,0 +1,144 @@
+"""Run a pipeline's chunkable head on chunks of documents, then its tail on the joined corpus."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from voclens.config import Settings
+from voclens.corpus import Corpus
+from voclens.engine.store import EmbeddingFile, release_pages
+from voclens.pipeline import Pipeline, RunContext, Stage, is_chunkable
+
+
+def split_pipeline(pipeline: Pipeline) -> tuple[list[Stage], list[Stage]]:
+    """(head, tail): the leading run of chunkable stages, and everything after it."""
+    stages = pipeline.stages
+    n = 0
+    while n < len(stages) and is_chunkable(stages[n]):
+        n += 1
+    return stages[:n], stages[n:]
+
+
+def choose_engine(settings: Settings, n_documents: int) -> str:
+    """The engine a run uses: ``auto`` streams once the input is larger than one chunk."""
+    name = settings.engine.name
+    if name == "auto":
+        return "stream" if n_documents > settings.engine.chunk_docs else "memory"
+    return name
+
+
+def run_pipeline(pipeline: Pipeline, corpus: Corpus, ctx: RunContext) -> Corpus:
+    """``pipeline(corpus)`` with the engine the settings choose; ``meta['engine']`` says which."""
+    engine = choose_engine(ctx.settings, corpus.n_documents)
+    head, tail = split_pipeline(pipeline)
+    if engine == "memory" or not head:
+        corpus = pipeline(corpus, ctx)
+        corpus.meta["engine"] = {"name": "memory"}
+        return corpus
+    t0 = time.perf_counter()
+    if engine == "dask":
+        from voclens.engine.dask import dask_chunks
+
+        results, info = dask_chunks(head, corpus, ctx)
+    else:
+        results, info = local_chunks(head, corpus, ctx), {}
+    corpus = join_chunks(corpus, results, ctx.settings, head)
+    corpus.meta["timings"]["chunks_wall"] = round(time.perf_counter() - t0, 4)
+    corpus.meta["engine"] = {"name": engine, "chunk_docs": ctx.settings.engine.chunk_docs,
+                             "embeddings_dtype": ctx.settings.engine.embeddings_dtype,
+                             "head": [s.name for s in head], **info}
+    if tail:
+        timings = corpus.meta["timings"]
+        corpus = Pipeline(tail)(corpus, ctx)
+        corpus.meta["timings"] = {**timings, **corpus.meta["timings"]}
+    release_pages(corpus.embeddings)
+    return corpus
+
+
+# -- chunks ------------------------------------------------------------------------------------
+@dataclass
+class ChunkResult:
+    """What one chunk of documents gives back: its tables, embeddings (on-disk dtype) and meta."""
+
+    documents: pd.DataFrame
+    segments: pd.DataFrame
+    embeddings: np.ndarray | None
+    meta: dict[str, Any]
+
+
+def document_chunks(corpus: Corpus, size: int) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
+    docs = corpus.documents
+    originals = corpus.originals if len(corpus.originals) == len(docs) else docs.set_index("doc_id")["text"]
+    originals = originals.reindex(docs["doc_id"].to_numpy())
+    for a in range(0, len(docs), size):
+        yield docs.iloc[a:a + size].reset_index(drop=True), originals.iloc[a:a + size]
+
+
+def run_chunk(head: list[Stage], settings: Settings, documents: pd.DataFrame, originals: pd.Series,
+              dtype: str = "float16") -> ChunkResult:
+    """The head stages over one chunk of documents (also the Dask task). Features are dropped
+    here: they are per-segment inputs of the head's classifiers, not results."""
+    sub = Corpus(documents=documents, originals=originals)
+    sub = Pipeline(head)(sub, RunContext(settings=settings))
+    emb = None if sub.embeddings is None else np.asarray(sub.embeddings).astype(dtype, copy=False)
+    return ChunkResult(sub.documents, sub.segments, emb, sub.meta)
+
+
+def local_chunks(head: list[Stage], corpus: Corpus, ctx: RunContext) -> Iterator[ChunkResult]:
+    """Chunks one after another in this process (each stage still uses every core inside)."""
+    total, done = corpus.n_documents, 0
+    for docs, originals in document_chunks(corpus, ctx.settings.engine.chunk_docs):
+        yield run_chunk(head, ctx.settings, docs, originals, ctx.settings.engine.embeddings_dtype)
+        done += len(docs)
+        ctx.report("chunks", done, total)
+
+
+def join_chunks(corpus: Corpus, results, settings: Settings, head: list[Stage]) -> Corpus:
+    """One corpus from chunk results, in document order: seg_ids renumbered, embeddings appended
+    to one memory-mapped file, chunk metas merged (counts and timings add up)."""
+    emb_file = EmbeddingFile(dtype=settings.engine.embeddings_dtype, folder=settings.engine.work_dir)
+    docs, segs, meta = [], [], {}
+    offset = 0
+    n_chunks = 0
+    for r in results:
+        seg = r.segments
+        if "seg_id" in seg:
+            seg = seg.assign(seg_id=seg["seg_id"].to_numpy() + offset)
+        offset += len(seg)
+        docs.append(r.documents)
+        segs.append(seg)
+        if r.embeddings is not None:
+            emb_file.append(r.embeddings)
+        meta = merge_meta(meta, r.meta)
+        n_chunks += 1
+    out = Corpus(
+        documents=pd.concat(docs, ignore_index=True) if docs else corpus.documents,
+        segments=pd.concat(segs, ignore_index=True) if segs else corpus.segments,
+        rejects=corpus.rejects, originals=corpus.originals,
+        meta={**corpus.meta, **{k: v for k, v in meta.items() if k != "timings"}},
+    )
+    out.meta["timings"] = {**corpus.meta.get("timings", {}), **meta.get("timings", {})}
+    out.meta["chunks"] = n_chunks
+    if any(s.name == "embed" or "embeddings" in s.assigns for s in head):
+        out.embeddings = emb_file.open()
+    else:
+        emb_file.open()
+    return out
+
+
+def merge_meta(a: dict, b: dict) -> dict:
+    """Numbers add up, dicts merge key by key, anything else keeps its first value."""
+    out = dict(a)
+    for k, v in b.items():
+        if k not in out:
+            out[k] = v
+        elif isinstance(v, dict) and isinstance(out[k], dict):
+            out[k] = merge_meta(out[k], v)
+        elif isinstance(v, (int, float)) and isinstance(out[k], (int, float)) and not isinstance(v, bool):
+            out[k] = round(out[k] + v, 4) if isinstance(v, float) or isinstance(out[k], float) else out[k] + v
+    return out

@@ -1,0 +1,119 @@
+"""Engines: the streamed and the Dask runs give the in-memory results, with bounded state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import voclens
+from voclens.config import Settings
+from voclens.engine import EmbeddingFile, choose_engine, split_pipeline
+from voclens.engine.run import merge_meta
+from voclens.errors import EngineError, StageContractError
+
+CHUNK = {"engine.chunk_docs": 300}
+
+
+@pytest.fixture(scope="module")
+def memory_run(demo_files):
+    return voclens.analyze(demo_files, **{"engine.name": "memory"})
+
+
+def _same(a, b, *, emb_tol: float):
+    from sklearn.metrics import adjusted_rand_score
+
+    assert len(a.documents) == len(b.documents) and len(a.segments) == len(b.segments)
+    assert (a.segments["seg_id"].to_numpy() == b.segments["seg_id"].to_numpy()).all()
+    assert (a.segments["text"].to_numpy() == b.segments["text"].to_numpy()).all()
+    # per-document stages see the same inputs: identical labels
+    for col in ("sentiment", "job_type", "journey_stage", "intent"):
+        assert (a.segments[col].to_numpy() == b.segments[col].to_numpy()).all(), col
+    assert np.abs(np.asarray(a.embeddings, np.float32) - np.asarray(b.embeddings, np.float32)).max() < emb_tol
+    # the documented tolerance for themes: ARI >= 0.95 against the in-memory clustering
+    assert adjusted_rand_score(a.segments["theme_id"], b.segments["theme_id"]) >= 0.95
+
+
+def test_split_keeps_the_chunkable_prefix():
+    from voclens.analyze import default_pipeline
+
+    head, tail = split_pipeline(default_pipeline())
+    assert [s.name for s in head] == ["segment", "tokenize", "embed", "sentiment", "lenses"]
+    assert tail[0].name != "segment" and all(not getattr(s, "chunkable", False) for s in tail[:1])
+
+
+def test_auto_streams_only_above_one_chunk():
+    s = Settings.load(overrides={"engine.chunk_docs": 100})
+    assert choose_engine(s, 100) == "memory" and choose_engine(s, 101) == "stream"
+    assert choose_engine(Settings.load(overrides={"engine.name": "memory"}), 10**7) == "memory"
+
+
+def test_stream_matches_memory(demo_files, memory_run, tmp_path):
+    run = voclens.analyze(demo_files, out=tmp_path, **{"engine.name": "stream", **CHUNK})
+    assert run.meta["engine"]["name"] == "stream" and run.meta["chunks"] == 3
+    assert isinstance(run.embeddings, np.memmap) and run.embeddings.dtype == np.float16
+    assert not run.features  # n-gram features were dropped chunk by chunk
+    _same(memory_run, run, emb_tol=2e-3)
+    manifest = (tmp_path / "manifest.json").read_text(encoding="utf-8")
+    assert '"stream"' in manifest and (tmp_path / "report.html").exists()
+
+
+def test_stream_float32_keeps_files_in_work_dir(demo_files, memory_run, tmp_path):
+    run = voclens.analyze(demo_files, **{"engine.name": "stream", "engine.embeddings_dtype": "float32",
+                                         "engine.work_dir": str(tmp_path), **CHUNK})
+    assert (tmp_path / "embeddings.float32").stat().st_size == len(run.segments) * 512 * 4
+    _same(memory_run, run, emb_tol=1e-4)
+
+
+def test_dask_matches_memory(demo_files, memory_run):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run = voclens.analyze(demo_files, **{"engine.name": "dask", "engine.scheduler": cluster.scheduler_address, **CHUNK})
+    assert run.meta["engine"]["workers"] == 2 and run.meta["chunks"] == 3
+    _same(memory_run, run, emb_tol=2e-3)
+
+
+def test_unreachable_scheduler_says_how_to_fix(demo_files, monkeypatch):
+    pytest.importorskip("distributed")
+    import voclens.engine.dask as engine_dask
+
+    monkeypatch.setattr(engine_dask, "CONNECT_TIMEOUT", "1s")
+    with pytest.raises(EngineError, match="dask scheduler"):
+        voclens.analyze(demo_files[:1], **{"engine.name": "dask", "engine.scheduler": "tcp://127.0.0.1:9"})
+
+
+def test_a_stage_contract_is_checked_inside_chunks(demo_files):
+    from voclens.analyze import default_pipeline
+
+    pipe = default_pipeline()
+    pipe.stages[2].requires = ("segments.no_such_column",)  # the embed stage, first chunk
+    with pytest.raises(StageContractError, match="no_such_column"):
+        voclens.analyze(demo_files, pipeline=pipe, **{"engine.name": "stream", **CHUNK})
+
+
+def test_embedding_file_appends_and_unlinks(tmp_path):
+    f = EmbeddingFile(dtype="float16")
+    f.append(np.ones((3, 4), np.float32))
+    f.append(np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match="columns"):
+        f.append(np.zeros((1, 5)))
+    arr = f.open()
+    assert arr.shape == (5, 4) and arr.dtype == np.float16 and arr[:3].sum() == 12
+    assert not f.path.exists()  # unlinked once mapped: nothing left behind
+
+
+def test_chunk_metas_add_up():
+    merged = merge_meta({"pii_masked": {"email": 2}, "timings": {"embed": 1.5}, "embedder": {"name": "use"}},
+                        {"pii_masked": {"email": 1, "phone": 4}, "timings": {"embed": 0.5}, "embedder": {"name": "use"}})
+    assert merged == {"pii_masked": {"email": 3, "phone": 4}, "timings": {"embed": 2.0}, "embedder": {"name": "use"}}
+
+
+def test_cli_engine_flags(demo_files, tmp_path):
+    from voclens.cli import main
+
+    out = tmp_path / "out"
+    assert main(["analyze", str(demo_files[0]), "--out", str(out), "--no-progress", "--engine", "stream",
+                 "--chunk-docs", "50"]) == 0
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["settings"]["engine"]["name"] == "stream" and manifest["settings"]["engine"]["chunk_docs"] == 50
