@@ -69,20 +69,23 @@ class ThemeStage:
             features, clusterer = self._parts(ctx)
             ctx.report(self.name, 0, 3)
             doc_ids = seg["doc_id"].to_numpy()[rows]
-            x, x_doc = _context_features(features, corpus.embeddings, rows, doc_ids, terms, o)
+            # duplicate posts (documents.dup_group, the dedup stage) count once in discovery
+            uniq_docs, doc_index = np.unique(doc_ids, return_inverse=True)
+            fit_docs = _unique_documents(corpus.documents, uniq_docs)
+            x, x_doc = _context_features(features, corpus.embeddings, rows, doc_ids, terms, o, fit_docs)
             ctx.report(self.name, 1, 3)
-            init, prior_uids = self._prior_centres(features, x, clusterer)
-            clusterer.fit(x, k_data=x_doc, **({"init": init} if init is not None else {}))
+            x_fit, k_fit = (x, x_doc) if fit_docs is None else (x[fit_docs[doc_index]], x_doc[fit_docs])
+            init, prior_uids = self._prior_centres(features, x_fit, clusterer)
+            clusterer.fit(x_fit, k_data=k_fit, **({"init": init} if init is not None else {}))
             raw_labels, raw_sims = clusterer.predict(x)
             raw_doc_labels, _ = clusterer.predict(x_doc)
             ctx.report(self.name, 2, 3)
             sub, mapping = _renumber_by_size(raw_labels)
             labels[rows], sims[rows] = sub, raw_sims
-            uniq_docs = np.unique(doc_ids)
             doc_theme.loc[uniq_docs] = np.where(raw_doc_labels >= 0, mapping[np.maximum(raw_doc_labels, 0)], -1)
             selection = getattr(clusterer, "selection_", {})
 
-        corpus.themes = describe_themes(seg, labels, sims, o.n_keywords, o.n_quotes)
+        corpus.themes = describe_themes(seg, labels, sims, o.n_keywords, o.n_quotes, groups=_segment_groups(corpus.documents, seg))
         if len(rows) >= 2 and prior_uids:
             # which theme grew from which known one (the identity stage checks and keeps the id)
             started = getattr(clusterer, "prior_", np.zeros(0, dtype=np.int64))
@@ -125,15 +128,20 @@ class ThemeStage:
         return x_prior[keep], [prior["theme_uid"].iat[i] for i in keep]
 
 
-def describe_themes(seg: pd.DataFrame, labels: np.ndarray, sims: np.ndarray, n_keywords: int = 10, n_quotes: int = 5) -> pd.DataFrame:
+def describe_themes(seg: pd.DataFrame, labels: np.ndarray, sims: np.ndarray, n_keywords: int = 10, n_quotes: int = 5,
+                    groups: np.ndarray | None = None) -> pd.DataFrame:
     """The themes table for segment labels 0..k-1 (-1 = none): c-TF-IDF keywords, a noun-led
-    label, size, share, documents and representative quotes. Used again when edits regroup."""
+    label, size, share, documents and representative quotes. Used again when edits regroup.
+
+    ``groups``: each segment's duplicate group (its document's ``dup_group``). Keywords and quotes
+    then come from one copy per group, and ``n_unique_docs`` counts groups; sizes keep every copy."""
     k = int(labels.max()) + 1 if len(labels) and (labels >= 0).any() else 0
     if not k:
         return _empty_themes()
-    ctfidf, words = class_tfidf(seg["terms"].tolist(), labels, k)
+    once = labels if groups is None else np.where(groups == seg["doc_id"].to_numpy(), labels, -1)
+    ctfidf, words = class_tfidf(seg["terms"].tolist(), once, k)
     keywords = top_keywords(ctfidf, words, n_keywords)
-    quotes = representative(seg["text"].tolist(), sims, labels, k, n_quotes)
+    quotes = representative(seg["text"].tolist(), sims, once, k, n_quotes)
     noun_vocab = {w for ns in seg["nouns"] for w in ns} if "nouns" in seg else set()
     theme_labels = _unique_labels([make_label(kw, nouns=noun_vocab) for kw in keywords], keywords)
     sizes = np.bincount(labels[labels >= 0], minlength=k)
@@ -147,6 +155,7 @@ def describe_themes(seg: pd.DataFrame, labels: np.ndarray, sims: np.ndarray, n_k
             "keywords": keywords,
             "size": sizes.astype(np.int64),
             "n_documents": docs_per_theme.reindex(range(k)).fillna(0).astype(np.int64).to_numpy(),
+            "n_unique_docs": _unique_per_theme(seg, labels, groups, k),
             "share": sizes / max(n_content, 1),
             "quotes": [[int(seg_ids[i]) for i in q] for q in quotes],
             "quote_texts": [[str(texts[i]) for i in q] for q in quotes],
@@ -157,7 +166,7 @@ def describe_themes(seg: pd.DataFrame, labels: np.ndarray, sims: np.ndarray, n_k
 CHUNK_SEGMENTS = 50000  # segments read from the embeddings at a time (they may be memory-mapped)
 
 
-def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarray, terms: list[list[str]], o):
+def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarray, terms: list[list[str]], o, fit_docs=None):
     """Clustering features of every content segment (blended with its document) and of every
     document, without ever holding all embeddings in memory.
 
@@ -165,11 +174,13 @@ def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarra
     the mean embeddings of a document sample to fit ``features`` on, the second transforms each
     chunk. ``embeddings`` may be a memory-mapped float16 file (the stream engine's); the result
     equals the in-memory computation because each document's mean is summed in the same order.
+    ``fit_docs`` (a mask over the sorted documents): fit only on those (one copy per duplicate group).
     """
     uniq, index = np.unique(doc_ids, return_inverse=True)  # documents sorted; segments follow them
     n_docs = len(uniq)
     rng = np.random.default_rng(o.seed)
-    sample = np.sort(rng.choice(n_docs, o.sample_size, replace=False)) if n_docs > o.sample_size else np.arange(n_docs)
+    pool = np.arange(n_docs) if fit_docs is None else np.flatnonzero(fit_docs)
+    sample = pool[np.sort(rng.choice(len(pool), o.sample_size, replace=False))] if len(pool) > o.sample_size else pool
     in_sample = np.zeros(n_docs, dtype=bool)
     in_sample[sample] = True
     bounds = _chunk_bounds(index, CHUNK_SEGMENTS)
@@ -265,8 +276,37 @@ def _empty_themes() -> pd.DataFrame:
             "keywords": pd.Series(dtype=object),
             "size": pd.Series(dtype=np.int64),
             "n_documents": pd.Series(dtype=np.int64),
+            "n_unique_docs": pd.Series(dtype=np.int64),
             "share": pd.Series(dtype=float),
             "quotes": pd.Series(dtype=object),
             "quote_texts": pd.Series(dtype=object),
         }
     )
+
+
+# -- duplicate groups (voclens.social.dedup_stage) ----------------------------------------------
+def _unique_documents(docs: pd.DataFrame, doc_ids: np.ndarray) -> np.ndarray | None:
+    """Mask over ``doc_ids``: one document per duplicate group; None when every
+    document is its own group (or no dedup ran), so such runs fit exactly as before."""
+    if "dup_group" not in docs:
+        return None
+    group = pd.Series(docs["dup_group"].to_numpy(), index=docs["doc_id"].to_numpy()).reindex(doc_ids).to_numpy()
+    # one document per group: the representative, or its first copy when it has no content segment
+    order = np.argsort(group != doc_ids, kind="stable")
+    keep = np.zeros(len(doc_ids), dtype=bool)
+    keep[order[~pd.Series(group[order]).duplicated().to_numpy()]] = True
+    return None if keep.all() else keep
+
+
+def _segment_groups(docs: pd.DataFrame, seg: pd.DataFrame) -> np.ndarray | None:
+    """Each segment's duplicate group (its document's dup_group), or None without dedup."""
+    if "dup_group" not in docs:
+        return None
+    return seg["doc_id"].map(pd.Series(docs["dup_group"].to_numpy(), index=docs["doc_id"].to_numpy())).to_numpy()
+
+
+def _unique_per_theme(seg: pd.DataFrame, labels: np.ndarray, groups: np.ndarray | None, k: int) -> np.ndarray:
+    """Distinct duplicate groups (texts) per theme: "1 text, 3,200 copies" stays visible beside size."""
+    key = seg["doc_id"].to_numpy() if groups is None else groups
+    frame = pd.DataFrame({"g": key, "t": labels})
+    return frame[frame["t"] >= 0].groupby("t")["g"].nunique().reindex(range(k)).fillna(0).astype(np.int64).to_numpy()
