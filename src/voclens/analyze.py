@@ -26,12 +26,13 @@ def default_pipeline(identity=None, prior=None) -> Pipeline:
     from voclens.lenses.linear import token_featurizers
     from voclens.lenses.stages import LensStage, SentimentStage, SummarizeStage
     from voclens.lenses.themes import LensSummaryStage
+    from voclens.social.dedup_stage import DedupStage
     from voclens.text.stages import Segmenter, Tokenizer
     from voclens.themes import ThemeStage
 
     features, ngrams, prepare = token_featurizers()
     return Pipeline([
-        Segmenter(), Tokenizer(features, ngrams, prepare), EmbedStage(), SentimentStage(), LensStage(), ThemeStage(prior=prior),
+        Segmenter(), Tokenizer(features, ngrams, prepare), EmbedStage(), SentimentStage(), LensStage(), DedupStage(), ThemeStage(prior=prior),
         *([identity] if identity is not None else []), SummarizeStage(),
         LensSummaryStage(), GoalStage(),
     ])

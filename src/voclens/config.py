@@ -75,6 +75,14 @@ class SentimentSettings:
 
 
 @dataclass
+class DedupSettings:
+    enabled: bool = _opt(True, doc="group duplicate posts; theme discovery counts each group once (tables keep every copy)")
+    near: bool = _opt(True, doc="also near duplicates (edits, quote posts, templates), not only exact copies")
+    threshold: float | None = _opt(None, low=0.0, high=1.0, doc="Jaccard of near duplicates (resources/social/dedup.toml when unset)")
+    containment: float | None = _opt(None, low=0.0, high=1.0, doc="share of a quoted post inside a quote post (data file when unset)")
+
+
+@dataclass
 class LensSettings:
     models: str = _opt("default", doc="'default' (shipped models/) or a folder holding lenses/<set>/ and emotion/")
     top_goals: int = _opt(5, low=0, doc="number of themes that get a proposed goal")
@@ -120,6 +128,7 @@ class Settings:
     themes: ThemeSettings = field(default_factory=ThemeSettings)
     sentiment: SentimentSettings = field(default_factory=SentimentSettings)
     lenses: LensSettings = field(default_factory=LensSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
 

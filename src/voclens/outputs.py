@@ -28,12 +28,12 @@ from voclens.text.pii import mask_text
 EMOTION_COLS = ["emo_joy", "emo_sadness", "emo_anticipation", "emo_surprise", "emo_anger", "emo_fear", "emo_disgust", "emo_trust"]
 LENS_COLS = ["job_type", "journey_stage", "intent", "pain_point", "emotion"]
 DOCUMENT_OUT = ["id", "source", "row", "channel", "date", "rating", "theme_id", "theme_uid", "theme_label", "sentiment", "sentiment_score",
-                *LENS_COLS, "n_segments", "text", "extra"]
+                *LENS_COLS, "n_segments", "dup_group", "dup_count", "dup_kind", "campaign", "text", "extra"]
 SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "kind", "terms", "hashtags", "theme_id", "theme_uid",
                "theme_similarity", "sentiment", "sentiment_score", "p_negative", "p_neutral", "p_positive",
                "job_type", "job_type_p", "journey_stage", "journey_stage_p", "intent", "intent_p", "pain_point", "pain_p",
                "emotion", *EMOTION_COLS]
-THEME_OUT = ["theme_id", "theme_uid", "matched", "match_score", "label", "keywords", "size", "n_documents", "share", "positive", "neutral", "negative", "mixed",
+THEME_OUT = ["theme_id", "theme_uid", "matched", "match_score", "label", "keywords", "size", "n_documents", "n_unique_docs", "share", "positive", "neutral", "negative", "mixed",
              "net_sentiment", "mean_score", "dominant_job", "dominant_job_share", "dominant_stage", "stage_mix", "intent_mix",
              "pain_score", "top_emotion", "emotions", "growth", "impact", "impact_rank", "pxp", "low_evidence", "departments",
              "quote_texts"]

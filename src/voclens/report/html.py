@@ -1861,6 +1861,45 @@ def _goal_spark(d: _Data, g: dict) -> str:
     return f'<span class="kspark">{spark}<span class="sub" title="{esc(f"{w0} → {w1}")}">{text}</span></span>'
 
 
+# -- duplicates & campaigns (voclens.social.dedup_stage) ---------------------------------------
+DUP_RULE_JA = {"burst": "短時間に多数のアカウントから同じ文面（コピー＆ペースト）", "marker": "プレゼント・フォロー&RT 型のテンプレート投稿"}
+
+
+def _duplicates(d: _Data) -> str:
+    """The largest duplicate groups ("1 text, N copies") and suspected campaigns; nothing when
+    the run found no duplicates."""
+    m = _as_dict(d.meta.get("duplicates"))
+    if not m.get("enabled") or not _i(m.get("groups")):
+        return ""
+    n, uniq = _i(m.get("documents")), _i(m.get("unique"))
+    kpis = [_kpi("投稿", "Posts", f"{n:,}"), _kpi("異なる文面", "Unique texts", f"{uniq:,}"),
+            _kpi("重複", "Copies", _pct((n - uniq) / max(n, 1)), f"{n - uniq:,} 件"),
+            _kpi("キャンペーン疑い", "Campaigns", f"{_i(m.get('n_campaigns')):,}", f"{_i(m.get('campaign_documents')):,} 件")]
+    body = [_h2("重複投稿とキャンペーン", "Duplicates & campaigns"), f'<div class="kpis">{"".join(kpis)}</div>',
+            '<p class="note">リポスト・引用・コピペ・テンプレート投稿はひとつのグループにまとめ、テーマの発見では1件として数えています。'
+            "テーマの件数（規模）はすべての投稿を含みます（themes.csv の n_unique_docs が異なる文面の数）。</p>"]
+    rows = []
+    for g in _Data._records(m.get("largest"))[:MAX_DETAIL_ITEMS]:
+        kind = "類似" if g.get("kind") == "near" else "同一"
+        flag = ' <span class="badge negative">キャンペーン疑い</span>' if g.get("campaign") else ""
+        rows.append(f'<tr><td>{esc(_clip(g.get("text"), 120))}{flag}</td><td class="num" data-v="{_i(g.get("copies"))}">'
+                    f'1 文面・{_i(g.get("copies")):,} 件</td><td>{esc(kind)}</td></tr>')
+    if rows:
+        head = ('<th>文面（代表＝最初の投稿）<span class="en">Text (earliest copy)</span></th>'
+                '<th class="num">件数<span class="en">Copies</span></th><th>種類<span class="en">Kind</span></th>')
+        body.append('<h4>大きなグループ <span class="en">Largest groups</span></h4>'
+                    f'<div class="table-wrap"><table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    camps = _Data._records(m.get("campaigns"))
+    if camps:
+        items = [f'<li class="s-negative">{esc(_clip(c.get("text"), 160))}<span class="qmeta">{_i(c.get("copies")):,} 件 · '
+                 f'{esc(DUP_RULE_JA.get(str(c.get("rule")), str(c.get("rule"))))}'
+                 + (f' · {_i(c.get("authors")):,} アカウント' if not _is_missing(c.get("authors")) else "") + "</span></li>"
+                 for c in camps]
+        body.append('<h4>キャンペーンの疑い <span class="en">Suspected coordinated campaigns</span></h4>'
+                    f'<ul class="quotes">{"".join(items)}</ul>')
+    return _card("duplicates", "".join(body))
+
+
 # ==============================================================================================
 # entry point
 # ==============================================================================================
@@ -1888,6 +1927,7 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
         _trends(d),
         store["history"],
         _channels(d),
+        _duplicates(d),
         _theme_sections(d),
         _unassigned(d),
         _run_details(d, manifest),
