@@ -61,9 +61,11 @@ def test_runner_checks_return_type_and_promises():
 
 def test_stages_can_be_swapped_by_name():
     p = voclens.default_pipeline()
-    assert p.names == ["segment", "tokenize", "embed", "sentiment", "lenses", "themes", "summarize", "lens_summary", "goals"]
+    assert p.names == ["segment", "tokenize", "embed", "sentiment", "lenses", "engagement", "social_tags", "dedup", "themes",
+                       "summarize", "lens_summary", "goals", "social"]
+    i = p.names.index("themes")
     q = p.replace("themes", _Stage("themes"))
-    assert q.stages[5].__class__ is _Stage and p.stages[5].__class__ is not _Stage
+    assert q.stages[i].__class__ is _Stage and p.stages[i].__class__ is not _Stage
     with pytest.raises(StageContractError, match="No stage named"):
         p.replace("nope", _Stage("x"))
 

@@ -20,21 +20,25 @@ from voclens.pipeline import Pipeline, ProgressFn, RunContext
 
 def default_pipeline(identity=None, prior=None) -> Pipeline:
     """segment -> tokenize (+ classifier features) -> embed -> sentiment -> lenses -> themes -> summarize
-    -> lens_summary -> goals."""
+    -> lens_summary -> goals; engagement and social_tags (per document) before the themes, social
+    (reach-weighted themes, brands, watch terms) at the end."""
     from voclens.embed import EmbedStage
     from voclens.goals import GoalStage
     from voclens.lenses.linear import token_featurizers
     from voclens.lenses.stages import LensStage, SentimentStage, SummarizeStage
     from voclens.lenses.themes import LensSummaryStage
     from voclens.social.dedup_stage import DedupStage
+    from voclens.social.engagement import EngagementStage
+    from voclens.social.stages import SocialSummaryStage, SocialTagStage
     from voclens.text.stages import Segmenter, Tokenizer
     from voclens.themes import ThemeStage
 
     features, ngrams, prepare = token_featurizers()
     return Pipeline([
-        Segmenter(), Tokenizer(features, ngrams, prepare), EmbedStage(), SentimentStage(), LensStage(), DedupStage(), ThemeStage(prior=prior),
+        Segmenter(), Tokenizer(features, ngrams, prepare), EmbedStage(), SentimentStage(), LensStage(),
+        EngagementStage(), SocialTagStage(), DedupStage(), ThemeStage(prior=prior),
         *([identity] if identity is not None else []), SummarizeStage(),
-        LensSummaryStage(), GoalStage(),
+        LensSummaryStage(), GoalStage(), SocialSummaryStage(),
     ])
 
 
@@ -80,6 +84,12 @@ def analyze(
         corpus = run_pipeline(pipeline or default_pipeline(), corpus, ctx)
     else:
         corpus = _run_with_store(corpus, ctx, pipeline, store, period, edits, paths, started)
+    if store is None and corpus.meta.get("watch_alerts"):  # alert terms need no history to fire
+        corpus.meta["alerts"] = corpus.meta["watch_alerts"]
+        if settings.alerts.webhook:
+            from voclens.trends import send_webhook
+
+            corpus.meta["webhook_status"] = send_webhook(settings.alerts.webhook, corpus.meta["alerts"])
     corpus.meta["settings"] = settings.to_dict()
     if out is not None:
         from voclens.outputs import write_outputs
@@ -97,6 +107,7 @@ def _run_with_store(corpus: Corpus, ctx: RunContext, pipeline, store, period, ed
     from voclens.outputs import build_manifest
     from voclens.store import IdentityStage, Store, infer_period, read_edits
     from voclens.trends import changes, detect_spikes, send_webhook
+    from voclens.social.history import social_history
 
     settings = ctx.settings
     with Store(store) as st:
@@ -114,6 +125,7 @@ def _run_with_store(corpus: Corpus, ctx: RunContext, pipeline, store, period, ed
         weekly = st.weekly()
         a = settings.alerts
         alerts = detect_spikes(weekly, sensitivity=a.sensitivity, baseline_weeks=a.baseline_weeks)
+        alerts = social_history(st, corpus, settings) + alerts  # watch terms against the stored weeks; brand moves
         st.write_alerts(period, alerts)
         corpus.meta.update({
             "store": {"path": str(store), "period": period, "run_id": run_id, "edits_added": len(new_edits),

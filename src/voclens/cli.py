@@ -19,6 +19,8 @@ FLAG_SETTINGS = {
     "encoding": "ingest.encoding", "themes": "themes.n_themes", "seed": "themes.seed", "embedder": "embed.embedder",
     "sentiment_model": "sentiment.model", "formats": "output.formats", "sensitivity": "alerts.sensitivity",
     "webhook": "alerts.webhook", "baseline_weeks": "alerts.baseline_weeks",
+    "watchlist": "social.watchlist", "default_terms": "social.default_terms", "engagement_column": "ingest.engagement_columns",
+    "mentions": "text.mentions", "urls": "text.urls",
     "engine": "engine.name", "chunk_docs": "engine.chunk_docs", "scheduler": "engine.scheduler", "workers": "engine.workers",
     "work_dir": "engine.work_dir",
 }
@@ -48,10 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--store", help="history store (DuckDB file): stable theme ids, trends and alerts across runs")
     a.add_argument("--period", help="period this run replaces in the store, e.g. 2026-W47 (default: the ISO week of the data)")
     a.add_argument("--edits", help="TOML file of theme edits (rename, pin, merge, split, move), kept in the store")
+    a.add_argument("--watchlist", help="TOML file of brands ([[brand]]: share of voice) and alert terms ([[term]])")
+    a.add_argument("--no-default-terms", dest="default_terms", action="store_false", default=None,
+                   help="use only the watchlist's alert terms, not the shipped ones (リコール, 異物混入, 炎上 ...)")
+    a.add_argument("--engagement-column", action="append", metavar="FIELD=COLUMN",
+                   help="engagement count column (likes, reposts, replies, quotes, followers, views), e.g. likes=お気に入り; repeatable")
+    a.add_argument("--mentions", choices=("mask", "keep"), help="@mentions in shown texts: mask (default) or keep")
+    a.add_argument("--urls", choices=("mask", "keep"), help="URLs in shown texts: keep (default) or mask")
     a.add_argument("--engine", choices=("auto", "memory", "stream", "dask"),
                    help="run the per-document stages in memory, streamed in chunks, or on Dask (default auto: stream "
                         "above --chunk-docs documents)")
-    a.add_argument("--chunk-docs", type=int, help="documents per chunk for the stream and dask engines (default 20000)")
+    a.add_argument("--chunk-docs", type=int, help="documents per chunk for the stream and dask engines (default 5000)")
     a.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
     a.add_argument("--workers", type=int, help="workers of the local Dask cluster (default: one per core)")
     a.add_argument("--work-dir", help="keep the memory-mapped embeddings in this folder (default: a temporary file)")

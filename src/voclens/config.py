@@ -36,6 +36,8 @@ class IngestSettings:
     channel: str | None = _opt(None, choices=(None, *CHANNELS), doc="channel for every row (else guessed per file)")
     encoding: str | None = _opt(None, doc="force an encoding (else detected: UTF-8, UTF-8 BOM, CP932)")
     max_chars: int = _opt(20000, low=1, doc="texts longer than this are cut (and counted in the manifest)")
+    engagement_columns: list = _opt([], doc="engagement counts named FIELD=COLUMN (likes, reposts, replies, quotes, "
+                                        "followers, views), e.g. ['likes=お気に入り']; else found by name")
 
 
 @dataclass
@@ -43,6 +45,8 @@ class TextSettings:
     mask_pii: bool = _opt(True, doc="mask e-mail, phone, address, card numbers and names in every output")
     split_clauses: bool = _opt(True, doc="split contrastive clauses (〜が、〜けど) into their own segments")
     min_clause_chars: int = _opt(4, low=1, doc="a clause shorter than this stays with its neighbour")
+    mentions: str = _opt("mask", choices=("mask", "keep"), doc="@mentions in shown texts: masked as [MENTION] (unless mask_pii is off) or kept")
+    urls: str = _opt("keep", choices=("mask", "keep"), doc="URLs in shown texts: masked as [URL] or kept")
 
 
 @dataclass
@@ -96,6 +100,12 @@ class AlertSettings:
 
 
 @dataclass
+class SocialSettings:
+    watchlist: str | None = _opt(None, doc="TOML file of brands ([[brand]]) and alert terms ([[term]]) to follow")
+    default_terms: bool = _opt(True, doc="add the shipped alert terms (リコール, 異物混入, 炎上 ...) to the watchlist's own")
+
+
+@dataclass
 class OutputSettings:
     formats: list = _opt(["csv", "parquet", "html"], doc="outputs to write")
     progress: bool = _opt(True, doc="show progress bars (CLI)")
@@ -130,6 +140,7 @@ class Settings:
     lenses: LensSettings = field(default_factory=LensSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    social: SocialSettings = field(default_factory=SocialSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
 
     # -- building ------------------------------------------------------------------------------

@@ -28,15 +28,16 @@ from voclens.text.pii import mask_text
 EMOTION_COLS = ["emo_joy", "emo_sadness", "emo_anticipation", "emo_surprise", "emo_anger", "emo_fear", "emo_disgust", "emo_trust"]
 LENS_COLS = ["job_type", "journey_stage", "intent", "pain_point", "emotion"]
 DOCUMENT_OUT = ["id", "source", "row", "channel", "date", "rating", "theme_id", "theme_uid", "theme_label", "sentiment", "sentiment_score",
-                *LENS_COLS, "n_segments", "dup_group", "dup_count", "dup_kind", "campaign", "text", "extra"]
+                *LENS_COLS, "n_segments", "reach", "likes", "reposts", "replies", "quotes", "followers", "views", "hashtags", "brands",
+                "watch_terms", "dup_group", "dup_count", "dup_kind", "campaign", "text", "extra"]
 SEGMENT_OUT = ["seg_id", "doc_id", "id", "sent_idx", "clause_idx", "start", "end", "text", "kind", "terms", "hashtags", "theme_id", "theme_uid",
                "theme_similarity", "sentiment", "sentiment_score", "p_negative", "p_neutral", "p_positive",
                "job_type", "job_type_p", "journey_stage", "journey_stage_p", "intent", "intent_p", "pain_point", "pain_p",
-               "emotion", *EMOTION_COLS]
+               "emotion", *EMOTION_COLS, "brands", "watch_terms"]
 THEME_OUT = ["theme_id", "theme_uid", "matched", "match_score", "label", "keywords", "size", "n_documents", "n_unique_docs", "share", "positive", "neutral", "negative", "mixed",
              "net_sentiment", "mean_score", "dominant_job", "dominant_job_share", "dominant_stage", "stage_mix", "intent_mix",
              "pain_score", "top_emotion", "emotions", "growth", "impact", "impact_rank", "pxp", "low_evidence", "departments",
-             "quote_texts"]
+             "quote_texts", "reach", "reach_share", "net_sentiment_reach", "hashtags"]
 GOAL_OUT = ["impact_rank", "theme_id", "theme", "pxp", "stage", "job_type", "customer_need", "outcome", "kpi", "current", "target",
             "better", "trend", "horizon", "departments", "actions", "current_value", "target_value", "kpi_id", "kpi_unit", "proxy"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -182,6 +183,10 @@ def write_outputs(corpus: Corpus, out_dir: str | Path, settings: Settings, input
     if "alerts" in corpus.meta:
         _atomic_write(out / "alerts.json", json.dumps(corpus.meta["alerts"], ensure_ascii=False, indent=2))
         written.append("alerts.json")
+    for name in ("brands", "watchlist", "brand_changes"):  # social listening (voclens.social)
+        if corpus.meta.get(name):
+            _write_csv(pd.DataFrame(corpus.meta[name]), out / f"{name}.csv")
+            written.append(f"{name}.csv")
     if "changes" in corpus.meta:
         _write_csv(pd.DataFrame(corpus.meta["changes"]), out / "changes.csv")
         written.append("changes.csv")

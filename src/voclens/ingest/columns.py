@@ -170,3 +170,35 @@ def channel_from_filename(name: str) -> str | None:
         if any(unicodedata.normalize("NFKC", w).casefold() in stem for w in words):
             return channel
     return None
+
+
+# -- engagement (SNS exports) -------------------------------------------------------------------
+ENGAGEMENT = ("likes", "reposts", "replies", "quotes", "followers", "views")
+
+
+@lru_cache(maxsize=1)
+def _engagement_names() -> dict[str, list[str]]:
+    table = aliases().get("engagement", {})
+    return {f: [normalize_name(a) for a in table.get(f, [])] for f in ENGAGEMENT}
+
+
+def engagement_columns(columns: list[str], flags: dict[str, str] | None = None) -> dict[str, str]:
+    """Which of ``columns`` hold each engagement count: ``flags`` (field -> column) first, then
+    the names in columns.toml ``[engagement]`` (first listed wins). Absent fields are left out."""
+    normalized = {c: normalize_name(c) for c in columns}
+    found: dict[str, str] = {}
+    for f, wanted in (flags or {}).items():
+        hit = _find_flag(columns, wanted)
+        if hit is not None:
+            found[f] = hit
+    taken = set(found.values())
+    for f, names in _engagement_names().items():
+        if f in found or f in (flags or {}):
+            continue
+        for alias in names:
+            hit = next((c for c in columns if c not in taken and normalized[c] == alias), None)
+            if hit is not None:
+                found[f] = hit
+                taken.add(hit)
+                break
+    return found

@@ -3,7 +3,9 @@
 Lexicon scores are features for the learned classifier, not the classifier: they carry the
 words the training corpus has not seen, while the classifier learns when they mislead.
 A hit is flipped by a following negation (美味しくない) and scaled by a preceding intensifier
-(とても) or downtoner (少し). Emoji and kaomoji are matched on the surface text.
+(とても) or downtoner (少し). Emoji and kaomoji are matched on the surface text. Net slang
+laughter (草, w, ワロタ: modifiers.tsv kind ``laugh``) is no polarity of its own: it strengthens
+whatever the clause says, so 値上げワロタ stays negative and 草むしり is never laughter.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Lexicon:
     negators: frozenset[str]
     scale: dict[str, float]  # intensifiers (>1) and downtoners (<1)
     symbol_re: re.Pattern | None = field(default=None, compare=False)
+    laugh_re: re.Pattern | None = field(default=None, compare=False)  # 草, w, ワロタ at a clause end
+    laugh: float = 1.0
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -57,18 +61,34 @@ def load_lexicon() -> Lexicon:
             symbols[term] = value
         else:
             words[term] = value
-    negators, scale = set(), {}
+    negators, scale, laughs, laugh = set(), {}, [], 1.0
     for r in _rows("modifiers.tsv"):
         term, kind = (r.get("term") or "").strip(), (r.get("kind") or "").strip()
         if kind == "negation":
             negators.add(term)
+        elif kind == "laugh":
+            laughs.append(normalize(term).text)
+            laugh = float(r.get("value") or 1)
         elif kind in ("intensifier", "downtoner"):
             try:
                 scale[term] = float(r.get("value") or 1)
             except ValueError:
                 pass
     pattern = "|".join(re.escape(s) for s in sorted(symbols, key=len, reverse=True))
-    return Lexicon(words, symbols, frozenset(negators), scale, re.compile(pattern) if pattern else None)
+    return Lexicon(words, symbols, frozenset(negators), scale, re.compile(pattern) if pattern else None, _laugh_re(laughs), laugh)
+
+
+def _laugh_re(terms: list[str]) -> re.Pattern | None:
+    """Laughter (草, w, ワロタ) only where it is laughter: closing a clause (not 草むしり), not inside
+    a Latin word (new, www.), not the end of a kanji word (雑草)."""
+    if not terms:
+        return None
+    def one(t: str) -> str:
+        edge = r"(?<![a-z0-9])" if t.isascii() else (r"(?<![\u4e00-\u9fff])" if "\u4e00" <= t[0] <= "\u9fff" else "")
+        return edge + re.escape(t)
+
+    alt = "|".join(one(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?:{alt})(?![\w])")
 
 
 def _is_word(term: str) -> bool:
@@ -106,5 +126,9 @@ def lexicon_features(text: str, tokens: list[Token] | None = None, lex: Lexicon 
             pos, n_pos = pos + v, n_pos + 1
         elif v < 0:
             neg, n_neg = neg - v, n_neg + 1
+    if lex.laugh_re is not None and (pos or neg) and lex.laugh_re.search(text):
+        # laughter sides with what the clause says (遅すぎて草 mocks, うますぎて草 delights): it
+        # strengthens the clause's own polarity and is no polarity on its own
+        pos, neg = pos * lex.laugh, neg * lex.laugh
     return np.array([pos, neg, n_pos, n_neg, negated, sym, text.count("!"), text.count("?")], dtype=np.float32)
 

@@ -24,6 +24,7 @@ import pandas as pd
 from voclens.corpus import Corpus
 from voclens.report import charts as ch
 from voclens.report.charts import esc
+from voclens.report.social import render_social
 
 # -- caps (keep the file small for very large corpora) -----------------------------------------
 MAX_THEME_SECTIONS = 60
@@ -82,7 +83,8 @@ MATCH_JA = {"continued": ("継続", "m-cont", "前回と同じテーマとして
             "new": ("新規", "m-new", "今回初めて現れたテーマ（新しいID）"),
             "split": ("分割", "m-split", "既存テーマを分割して生まれたテーマ")}
 ALERT_KIND_JA = {"negative_volume": "否定的な声の急増", "negative_share": "否定的な割合の上昇",
-                 "new_negative_theme": "否定的な新テーマ"}
+                 "new_negative_theme": "否定的な新テーマ", "watch_term": "監視語の出現", "watch_term_new": "監視語の初出現",
+                 "watch_term_spike": "監視語の急増"}
 STATUS_JA = {"emerging": ("増加", "Emerging"), "fading": ("減少", "Fading"), "steady": ("横ばい", "Steady")}
 SENSITIVITY_NOTE = {"high": "α = 0.05・3件以上", "medium": "α = 0.01・5件以上", "low": "α = 0.001・10件以上"}
 PROXY_CODE = {"困りごとの割合": "pain_share", "否定的な声の割合": "negative_share", "苦情の割合": "complaint_share"}
@@ -363,7 +365,7 @@ class _Data:
         self.has_lens = any(t["pxp"] or t["impact_rank"] for t in self.themes)
         self.goals = self._goal_rows(getattr(corpus, "goals", None))
         # history store (voclens analyze --store): all optional, every section is guarded
-        self.has_store_changes = "changes" in self.meta or "alerts" in self.meta
+        self.has_store_changes = "changes" in self.meta or ("alerts" in self.meta and "store" in self.meta)
         self.has_alerts_key = "alerts" in self.meta
         self.changes = self._records(self.meta.get("changes"))
         self.alerts = self._records(self.meta.get("alerts"))
@@ -690,7 +692,8 @@ def _nav(d: _Data, present: Iterable[str] = ()) -> str:
     if d.has_dates:
         links += [("trends", "推移")]
     links += opt(("history", "テーマ推移"))
-    links += [("channels", "チャネル"), ("themes", "テーマ詳細"), ("unassigned", "未分類"), ("run", "実行情報")]
+    links += [("channels", "チャネル")] + opt(("social", "ソーシャル"))
+    links += [("themes", "テーマ詳細"), ("unassigned", "未分類"), ("run", "実行情報")]
     return '<nav class="toc" aria-label="目次">' + "".join(
         f'<a href="#{i}">{esc(t)}</a>' for i, t in links) + "</nav>"
 
@@ -1914,6 +1917,7 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
     d = _Data(corpus)
     lens = {"goals": _goals(d), "pain": _pain(d), "journey": _journey(d), "emotions": _emotions(d)}
     store = {"changes": _changes(d), "history": _history_chart(d)}
+    social = {"social": render_social(corpus)}
     sections = [
         store["changes"],
         _summary(d),
@@ -1927,6 +1931,7 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
         _trends(d),
         store["history"],
         _channels(d),
+        social["social"],
         _duplicates(d),
         _theme_sections(d),
         _unassigned(d),
@@ -1944,7 +1949,7 @@ def render_report(corpus: Corpus, manifest: dict | None = None, title: str = "vo
         f"<style>\n{_css()}\n</style>\n</head>\n<body>\n",
         '<div class="page">\n',
         _header(d, title, manifest),
-        _nav(d, [k for k, v in {**lens, **store}.items() if v]),
+        _nav(d, [k for k, v in {**lens, **store, **social}.items() if v]),
         "\n".join(x for x in sections if x),
         '\n<footer>voclens で生成 · このファイルは単体で開けます（外部リソースなし）· '
         "テキストは個人情報をマスクした状態で表示しています。</footer>\n",

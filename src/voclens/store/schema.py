@@ -35,6 +35,12 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS theme_weekly (
         period VARCHAR, theme_uid VARCHAR, week VARCHAR, n_segments BIGINT, n_documents BIGINT,
         n_negative DOUBLE, n_positive DOUBLE, n_pain BIGINT, n_complaint BIGINT, total_segments BIGINT)""",
+    # social listening (voclens.social): brand mentions and alert-term hits per week
+    """CREATE TABLE IF NOT EXISTS brand_weekly (
+        period VARCHAR, brand VARCHAR, brand_group VARCHAR, week VARCHAR, mentions BIGINT, n_segments BIGINT,
+        n_positive DOUBLE, n_negative DOUBLE, reach DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS watch_weekly (
+        period VARCHAR, term VARCHAR, week VARCHAR, n_segments BIGINT, n_documents BIGINT, total_segments BIGINT)""",
     """CREATE TABLE IF NOT EXISTS segment_vectors (period VARCHAR, seg_id BIGINT, vec FLOAT[])""",
     """CREATE TABLE IF NOT EXISTS edits (
         edit_id BIGINT, created TIMESTAMP, author VARCHAR, op VARCHAR, payload JSON)""",
@@ -43,4 +49,6 @@ DDL = [
         observed DOUBLE, expected DOUBLE, p_value DOUBLE, message VARCHAR, created TIMESTAMP)""",
 ]
 
-PERIOD_TABLES = ("documents", "segments", "themes", "goals", "theme_weekly", "alerts", "runs", "segment_vectors")
+PERIOD_TABLES = ("documents", "segments", "themes", "goals", "theme_weekly", "alerts", "runs", "segment_vectors",
+                 "brand_weekly", "watch_weekly")
+WEEKLY_TABLES = ("theme_weekly", "brand_weekly", "watch_weekly")  # the newest run covering a week defines it

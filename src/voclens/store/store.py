@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from voclens.errors import InputError, MissingDependencyError
-from voclens.store.schema import DDL, PERIOD_TABLES, SCHEMA_VERSION
+from voclens.store.schema import DDL, PERIOD_TABLES, SCHEMA_VERSION, WEEKLY_TABLES
 
 
 def iso_week(dates: pd.Series) -> pd.Series:
@@ -99,6 +99,14 @@ class Store:
         ).df()
         return df
 
+    def brand_weekly(self) -> pd.DataFrame:
+        """Brand x week mentions, sentiment and reach over the whole history (voclens.social)."""
+        return self.con.execute("SELECT * EXCLUDE (period) FROM brand_weekly ORDER BY week, brand").df()
+
+    def watch_weekly(self) -> pd.DataFrame:
+        """Alert term x week hits over the whole history (voclens.social)."""
+        return self.con.execute("SELECT * EXCLUDE (period) FROM watch_weekly ORDER BY week, term").df()
+
     def write_alerts(self, period: str, alerts: list[dict]) -> None:
         self.con.execute("DELETE FROM alerts WHERE period = ?", [period])
         for a in alerts:
@@ -150,7 +158,8 @@ class Store:
                 con.execute(f"DELETE FROM {t} WHERE period = ?", [period])
             weeks = tables["theme_weekly"]["week"].dropna().unique().tolist()
             if weeks:  # the newest run covering a week defines that week
-                con.execute("DELETE FROM theme_weekly WHERE list_contains(?, week)", [weeks])
+                for t in WEEKLY_TABLES:
+                    con.execute(f"DELETE FROM {t} WHERE list_contains(?, week)", [weeks])
             for name, frame in tables.items():
                 if len(frame):
                     con.register("_frame", frame)
@@ -228,7 +237,10 @@ def _period_frames(corpus, period: str, run_id: str, manifest: dict) -> dict[str
         "manifest": json.dumps(manifest, ensure_ascii=False, default=str), "n_documents": len(docs), "n_segments": len(seg),
         "n_themes": len(themes),
     }])
-    return {"runs": run, "documents": d, "segments": s, "themes": t, "goals": goals, "theme_weekly": weekly_rows(corpus, period, uid_of)}
+    from voclens.social.history import social_frames
+
+    return {"runs": run, "documents": d, "segments": s, "themes": t, "goals": goals, "theme_weekly": weekly_rows(corpus, period, uid_of),
+            **social_frames(corpus, period)}
 
 
 def weekly_rows(corpus, period: str, uid_of: dict) -> pd.DataFrame:

@@ -16,17 +16,23 @@ from voclens.parallel import map_chunks
 from voclens.pipeline import RunContext
 from voclens.text.boilerplate import segment_kind, strip_prefixes
 from voclens.text.normalize import HASHTAG_RE, MENTION_RE, URL_RE, analysis_text, normalize
-from voclens.text.pii import PiiSpan, find_pii, mask
+from voclens.text.pii import PiiSpan, _merge, find_pii, mask
 from voclens.text.segment import segment
 from voclens.text.tokenize import content_terms, noun_terms, tokenize
 
 
-def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_chars: int):
-    """One document -> (masked text, PII kinds found, segment rows)."""
+def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_chars: int,
+                     mask_mentions: bool = False, mask_urls: bool = False):
+    """One document -> (masked text, PII kinds found, segment rows). @mentions and URLs are
+    masked like personal data when asked (text.mentions / text.urls): shown text only, offsets kept."""
     norm = normalize(raw)
     toks = tokenize(norm.text)
     pii = find_pii(norm.text, toks) if mask_pii else []
-    raw_pii = [PiiSpan(*norm.raw_span(s.start, s.end), s.kind) for s in pii]  # same spans, original offsets
+    shown_spans = pii  # the analysis text drops mentions and URLs itself; shown text masks them by setting
+    if mask_mentions or mask_urls:
+        shown_spans = _merge([*pii, *(PiiSpan(*m.span(), "mention") for m in MENTION_RE.finditer(norm.text) if mask_mentions),
+                              *(PiiSpan(*m.span(), "url") for m in URL_RE.finditer(norm.text) if mask_urls)])
+    raw_pii = [PiiSpan(*norm.raw_span(s.start, s.end), s.kind) for s in shown_spans]  # same spans, original offsets
     protected = [(s.start, s.end) for s in pii] + [m.span() for m in URL_RE.finditer(norm.text)] + [
         m.span() for m in MENTION_RE.finditer(norm.text)
     ]
@@ -39,7 +45,7 @@ def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_char
         shown = mask(raw[rs:re_], raw_pii, offset=rs) if raw_pii else raw[rs:re_]
         analysed = strip_prefixes(analysis_text(norm_seg))
         rows.append((span.sent_idx, span.clause_idx, rs, re_, shown, analysed, segment_kind(analysed), HASHTAG_RE.findall(norm_seg)))
-    return (mask(raw, raw_pii) if raw_pii else raw), [s.kind for s in pii], rows
+    return (mask(raw, raw_pii) if raw_pii else raw), [s.kind for s in shown_spans], rows
 
 
 def _segment_chunk(texts, **opts):
@@ -78,7 +84,8 @@ class Segmenter:
         docs = corpus.documents
         originals = corpus.originals if len(corpus.originals) == len(docs) else docs.set_index("doc_id")["text"]
         doc_ids = docs["doc_id"].to_numpy()
-        work = partial(_segment_chunk, mask_pii=opts.mask_pii, clauses=opts.split_clauses, min_clause_chars=opts.min_clause_chars)
+        work = partial(_segment_chunk, mask_pii=opts.mask_pii, clauses=opts.split_clauses, min_clause_chars=opts.min_clause_chars,
+                       mask_mentions=opts.mask_pii and getattr(opts, "mentions", "keep") == "mask", mask_urls=getattr(opts, "urls", "keep") == "mask")
         results = map_chunks(
             work, originals.reindex(doc_ids).tolist(), n_jobs=ctx.settings.run.n_jobs,
             progress=lambda d, t: ctx.report(self.name, d, t),

@@ -1,0 +1,38 @@
+"""SNS text features: hashtags per document and per theme.
+
+Hashtags are kept whole (#モグモグマート, #おうちごはん, #旬彩キット), not split into words: in
+Japanese they are mostly brand, product and campaign names whose parts mean little apart
+(#旬彩キット split is 旬 / 彩 / キット), teams search for them verbatim, and splitting kana or
+kanji needs a tokenizer that cuts unknown names wrongly. Their words still reach the models and
+the theme features, because the analysis text keeps the hashtag's text without '#'
+(``voclens.text.normalize.analysis_text``). CamelCase Latin tags are kept whole too, for the
+same reason (#MogMogMart is one name).
+
+@mentions and URLs are masked in every shown text (``[MENTION]``, ``[URL]``) or kept, by
+``text.mentions`` / ``text.urls``; masking replaces characters in the shown text only, so the
+segments' offsets into the original text stay exact.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def document_hashtags(seg: pd.DataFrame, doc_ids) -> list[list[str]]:
+    """Each document's hashtags (as written after NFKC and lower-casing), first seen first, once each."""
+    if "hashtags" not in seg or not len(seg):
+        return [[] for _ in doc_ids]
+    per = seg[["doc_id", "hashtags"]].explode("hashtags").dropna()
+    grouped = per.groupby("doc_id", sort=False)["hashtags"].agg(lambda s: list(dict.fromkeys(s)))
+    return [grouped.get(d, []) for d in doc_ids]
+
+
+def theme_hashtags(seg: pd.DataFrame, theme_ids, top: int = 5) -> list[list[str]]:
+    """The most frequent hashtags of each theme's segments (ties by first seen)."""
+    if "hashtags" not in seg or "theme_id" not in seg or not len(seg):
+        return [[] for _ in theme_ids]
+    per = seg[["theme_id", "hashtags"]].explode("hashtags").dropna()
+    counts = per.groupby(["theme_id", "hashtags"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["theme_id", "n"], ascending=[True, False], kind="stable")
+    tops = counts.groupby("theme_id")["hashtags"].agg(lambda s: list(s[:top]))
+    return [tops.get(t, []) for t in theme_ids]
