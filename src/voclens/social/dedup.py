@@ -85,14 +85,16 @@ def _canonical_chunk(texts: Sequence[str]) -> list[tuple[str, bool]]:
 
 @dataclass
 class NearRules:
-    shingle: int = 3
-    bands: int = 20
-    rows: int = 3
-    jaccard: float = 0.6
-    containment: float = 0.85
-    min_share: float = 0.5
-    min_chars: int = 10
-    window: int = 12
+    """The ``[near]`` table of dedup.toml (what each value means is written there)."""
+
+    shingle: int
+    bands: int
+    rows: int
+    jaccard: float
+    containment: float
+    min_share: float
+    min_chars: int
+    window: int
 
     @classmethod
     def from_data(cls, **overrides) -> "NearRules":
