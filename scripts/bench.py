@@ -12,6 +12,14 @@ time is printed apart):
 - ``pipeline``: ``voclens analyze`` on a CSV of the same texts, from reading the file to writing
   every output (tables, Parquet, report, manifest).
 The ratio pipeline / embed throughput is the figure the issue targets (>= 60%).
+
+    python scripts/bench.py --scale [--sizes 1000,10000,50000,100000,1000000] [--bertopic-max 100000]
+                            [--dask-size 100000] [--write docs/benchmarks.md]
+
+The scale suite (``scripts/bench_scale.py``): voclens and BERTopic with the same embedder on the
+same texts in the same run; wall time, texts/s, peak memory and V-measure on the dev gold
+categories, plus the Dask engine with 1 and 2 workers; a table printed and written to
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def load_texts(data: Path, n: int) -> list[str]:
@@ -120,7 +129,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--child", choices=["embed", "pipeline"], help=argparse.SUPPRESS)
     ap.add_argument("--csv", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    ap.add_argument("--scale", action="store_true", help="the scale suite against BERTopic (bench_scale.py)")
+    args, rest = ap.parse_known_args()
+    if args.scale:
+        import bench_scale
+
+        bench_scale.main(["--data", args.data, *rest])
+        return
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.child:
         child(args.child, Path(args.csv), args.threads)
         return
