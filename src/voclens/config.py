@@ -121,7 +121,7 @@ class EngineSettings:
     name: str = _opt("auto", choices=("auto", "memory", "stream", "dask"),
                      doc="how the per-document stages run: 'memory' (whole corpus at once), 'stream' (chunks, "
                          "embeddings memory-mapped), 'dask' (chunks on a Dask cluster), 'auto' (stream above chunk_docs)")
-    chunk_docs: int = _opt(20000, low=1, doc="documents per chunk for the stream and dask engines")
+    chunk_docs: int = _opt(5000, low=1, doc="documents per chunk for the stream and dask engines")
     embeddings_dtype: str = _opt("float16", choices=("float16", "float32"), doc="on-disk dtype of streamed embeddings")
     work_dir: str | None = _opt(None, doc="folder for the memory-mapped embeddings (a temporary folder when unset)")
     scheduler: str | None = _opt(None, doc="Dask scheduler address (tcp://host:8786); a LocalCluster when unset")
