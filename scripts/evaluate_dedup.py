@@ -295,7 +295,7 @@ def main() -> None:
     exact = DuplicateFinder(near=False, n_jobs=1).fit(df["text"].tolist())
     figures["exact_only"] = report("canonical hash only (dedup.near = false)", df, exact.group_)
     if "simhash" not in skip:
-        for k in (3, 6, 10):
+        for k in (3, 6, 10, 16):
             figures[f"simhash_k{k}"] = report(f"SimHash baseline, Hamming <= {k}", df, simhash_groups(df["text"].tolist(), k))
     if "themes" not in skip:
         figures["themes"] = theme_volumes(df, rng, args.viral, args.viral_copies)

@@ -159,3 +159,26 @@ def test_themes_count_each_group_once_and_keep_the_volume(copies):
     big = t.loc[t["size"].idxmax()]
     assert big["size"] == 12 + copies and big["n_unique_docs"] == 12
     assert len(set(big["quote_texts"])) == len(big["quote_texts"])
+
+
+def test_report_section_lists_largest_groups_and_campaigns():
+    from voclens.report.html import render_report
+
+    giveaway = "【プレゼントキャンペーン】フォロー&RTで抽選{}名様にミールキットが当たる！"
+    corpus = Pipeline([DedupStage()])(_corpus(POSTS + [giveaway.format(i) for i in range(6)]), RunContext())
+    html = render_report(corpus)
+    assert 'id="duplicates"' in html and "1 文面・5 件" in html and "キャンペーンの疑い" in html
+    alone = Pipeline([DedupStage()])(_corpus(POSTS[5:8]), RunContext())
+    assert 'id="duplicates"' not in render_report(alone)  # no duplicates: no section
+
+
+def test_a_few_copies_leave_theme_discovery_as_it_was():
+    from voclens.themes import ThemeStage
+
+    base = {"themes.n_themes": 2, "themes.lexical_weight": 0.0, "themes.dims": 4, "themes.outlier_z": 0.0}
+    high = ThemeStage()(_theme_corpus(20), RunContext(settings=Settings.load(overrides={**base, "dedup.themes_min_share": 0.5})))
+    assert not high.meta["themes"]["duplicates_counted_once"]
+    assert int(high.themes["n_unique_docs"].sum()) == 24  # the unique count is there either way
+    low = ThemeStage()(_theme_corpus(20), RunContext(settings=Settings.load(overrides=base)))
+    assert low.meta["themes"]["duplicates_counted_once"]
+

@@ -22,7 +22,7 @@ FLAG_SETTINGS = {
     "watchlist": "social.watchlist", "default_terms": "social.default_terms", "engagement_column": "ingest.engagement_columns",
     "mentions": "text.mentions", "urls": "text.urls",
     "engine": "engine.name", "chunk_docs": "engine.chunk_docs", "scheduler": "engine.scheduler", "workers": "engine.workers",
-    "work_dir": "engine.work_dir",
+    "work_dir": "engine.work_dir", "dedup": "dedup.enabled",
 }
 
 
@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
     a.add_argument("--workers", type=int, help="workers of the local Dask cluster (default: one per core)")
     a.add_argument("--work-dir", help="keep the memory-mapped embeddings in this folder (default: a temporary file)")
+    a.add_argument("--no-dedup", dest="dedup", action="store_false", default=None,
+                   help="count duplicate posts (reposts, copies, templates) as separate voices in theme discovery")
     _alert_flags(a)
 
     h = sub.add_parser("history", help="themes over weeks, from a history store")

@@ -84,6 +84,8 @@ class DedupSettings:
     near: bool = _opt(True, doc="also near duplicates (edits, quote posts, templates), not only exact copies")
     threshold: float | None = _opt(None, low=0.0, high=1.0, doc="Jaccard of near duplicates (resources/social/dedup.toml when unset)")
     containment: float | None = _opt(None, low=0.0, high=1.0, doc="share of a quoted post inside a quote post (data file when unset)")
+    themes_min_share: float = _opt(0.02, low=0.0, high=1.0, doc="themes are discovered on one copy per group when copies are at "
+                                   "least this share of the documents; below it on every document, as without dedup")
 
 
 @dataclass

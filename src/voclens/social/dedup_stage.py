@@ -17,6 +17,7 @@ Columns written (documents):
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,7 @@ def _campaigns(docs: pd.DataFrame, rep: np.ndarray, count: np.ndarray, finder: D
             n_authors = None if authors is None else len({x for x in authors if x})
             if burst >= c["min_copies"] and (n_authors is None or n_authors >= c["min_authors"]):
                 reason = "burst"
-        if reason is None and len(members) >= c["marker_min_copies"] and rules()["marker_re"].search(texts[g].lower()):
+        if reason is None and len(members) >= c["marker_min_copies"] and rules()["marker_re"].search(unicodedata.normalize("NFKC", texts[g]).lower()):
             reason = "marker"
         if reason is not None:
             flags[members] = True
