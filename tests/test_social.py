@@ -226,7 +226,7 @@ def test_pipeline_two_weeks_in_a_store_brands_move_and_watch_alerts_use_the_aler
         *({"id": f"b{i}", "text": f"サクッと便に乗り換えた{i}日目、配送が早い", "date": "2026-11-21T10:00:00", "channel": "sns",
            "likes": 2, "reposts": 0} for i in range(2, 8)),
     ])
-    opts = {"social.watchlist": str(watchlist_file), "themes.n_themes": 3, "run.n_jobs": 1}
+    opts = {"social.watchlist": str(watchlist_file), "themes.n_themes": 3, "run.n_jobs": 1, "text.mentions": "mask"}
     voclens.analyze(corpus_from_records(w1), store=store, period="2026-W46", **opts)
     out = tmp_path / "out"
     c = voclens.analyze(corpus_from_records(w2), store=store, period="2026-W47", out=out, **opts)

@@ -85,7 +85,7 @@ def analyze(
     else:
         corpus = _run_with_store(corpus, ctx, pipeline, store, period, edits, paths, started)
     if store is None and corpus.meta.get("watch_alerts"):  # alert terms need no history to fire
-        corpus.meta["alerts"] = corpus.meta["watch_alerts"]
+        corpus.meta["alerts"], corpus.meta["alerts_source"] = corpus.meta["watch_alerts"], "watchlist"
         if settings.alerts.webhook:
             from voclens.trends import send_webhook
 

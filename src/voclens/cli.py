@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="use only the watchlist's alert terms, not the shipped ones (リコール, 異物混入, 炎上 ...)")
     a.add_argument("--engagement-column", action="append", metavar="FIELD=COLUMN",
                    help="engagement count column (likes, reposts, replies, quotes, followers, views), e.g. likes=お気に入り; repeatable")
-    a.add_argument("--mentions", choices=("mask", "keep"), help="@mentions in shown texts: mask (default) or keep")
+    a.add_argument("--mentions", choices=("mask", "keep"), help="@mentions in shown texts: keep (default) or mask as [MENTION]")
     a.add_argument("--urls", choices=("mask", "keep"), help="URLs in shown texts: keep (default) or mask")
     a.add_argument("--engine", choices=("auto", "memory", "stream", "dask"),
                    help="run the per-document stages in memory, streamed in chunks, or on Dask (default auto: stream "

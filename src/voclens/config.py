@@ -45,7 +45,7 @@ class TextSettings:
     mask_pii: bool = _opt(True, doc="mask e-mail, phone, address, card numbers and names in every output")
     split_clauses: bool = _opt(True, doc="split contrastive clauses (〜が、〜けど) into their own segments")
     min_clause_chars: int = _opt(4, low=1, doc="a clause shorter than this stays with its neighbour")
-    mentions: str = _opt("mask", choices=("mask", "keep"), doc="@mentions in shown texts: masked as [MENTION] (unless mask_pii is off) or kept")
+    mentions: str = _opt("keep", choices=("mask", "keep"), doc="@mentions in shown texts: kept, or masked as [MENTION] (with mask_pii on)")
     urls: str = _opt("keep", choices=("mask", "keep"), doc="URLs in shown texts: masked as [URL] or kept")
 
 

@@ -365,7 +365,8 @@ class _Data:
         self.has_lens = any(t["pxp"] or t["impact_rank"] for t in self.themes)
         self.goals = self._goal_rows(getattr(corpus, "goals", None))
         # history store (voclens analyze --store): all optional, every section is guarded
-        self.has_store_changes = "changes" in self.meta or ("alerts" in self.meta and "store" in self.meta)
+        # watch-term alerts of a run without a store are shown in the social section instead
+        self.has_store_changes = "changes" in self.meta or ("alerts" in self.meta and self.meta.get("alerts_source") != "watchlist")
         self.has_alerts_key = "alerts" in self.meta
         self.changes = self._records(self.meta.get("changes"))
         self.alerts = self._records(self.meta.get("alerts"))

@@ -8,8 +8,8 @@ the theme features, because the analysis text keeps the hashtag's text without '
 (``voclens.text.normalize.analysis_text``). CamelCase Latin tags are kept whole too, for the
 same reason (#MogMogMart is one name).
 
-@mentions and URLs are masked in every shown text (``[MENTION]``, ``[URL]``) or kept, by
-``text.mentions`` / ``text.urls``; masking replaces characters in the shown text only, so the
+@mentions and URLs are kept or masked in every shown text (``[MENTION]``, ``[URL]``) by
+``text.mentions`` / ``text.urls`` (both kept by default, as before); masking replaces characters in the shown text only, so the
 segments' offsets into the original text stay exact.
 """
 
