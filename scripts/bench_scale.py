@@ -195,9 +195,11 @@ class UseBackend:
 
 
 def _ja_tokens(text: str) -> list[str]:
+    """Content words (UniDic lemmas). BERTopic joins every document of a topic into one string;
+    MeCab crashes on strings of millions of characters, so each joined piece is read alone."""
     from voclens.text.tokenize import content_terms, tokenize
 
-    return content_terms(tokenize(text))
+    return [t for piece in text.split(" ") if piece for t in content_terms(tokenize(piece))]
 
 
 def _bertopic(texts: list[str]):
@@ -264,7 +266,10 @@ def run(system: str, csv: Path, where_file: Path, timeout: float, engine: str = 
         return {"error": f"did not finish within {timeout / 60:.0f} min"}
     line = next((x for x in reversed(proc.stdout.splitlines()) if x.startswith("RESULT ")), None)
     if proc.returncode != 0 or line is None:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:200]}
+        log = Path(tempfile.gettempdir()) / f"voclens-bench-{system}-{engine}-{workers}.log"
+        log.write_text(proc.stderr)
+        last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1][:200]
+        return {"error": f"failed: {last} (log: {log})"}
     return json.loads(line[7:])
 
 
@@ -330,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
         results[(n, system, label)] = r
         lines.append(row)
         print(row, flush=True)
+        if args.write:  # written as it goes: a long run that is stopped keeps its finished rows
+            _write(Path(args.write), [*lines, "", "_(run in progress)_"])
     for p in tmp.glob("t*"):
         p.unlink()
     # each system on each gold set alone
