@@ -219,10 +219,10 @@ def _bertopic(texts: list[str]):
                                                                                 token_pattern=None))
     topics, _ = model.fit_transform(texts)
     info = model.get_topic_info()
-    return topics, info
+    return topics, info, model
 
 
-def child_bertopic(csv: Path, where: dict) -> dict:
+def child_bertopic(csv: Path, where: dict, reduce_to: int = 0) -> dict:
     import numpy as np
     import pandas as pd
 
@@ -231,14 +231,20 @@ def child_bertopic(csv: Path, where: dict) -> dict:
     with PeakTree() as peak:
         t0 = time.perf_counter()
         texts = pd.read_csv(csv, dtype=str, keep_default_na=False)["text"].tolist()
-        topics, info = _bertopic(texts)
+        topics, info, model = _bertopic(texts)
         seconds = time.perf_counter() - t0
-    topics = np.asarray(topics)
-    return {
+    out = {
         "seconds": seconds, "texts": len(texts), "segments": None, "themes": int((info["Topic"] >= 0).sum()),
-        "v": v_scores(topics, where), "unassigned": float((topics < 0).mean()), "peak_tree_mib": peak.peak / 2**20,
-        "engine": "-",
+        "v": v_scores(np.asarray(topics), where), "unassigned": float((np.asarray(topics) < 0).mean()),
+        "peak_tree_mib": peak.peak / 2**20, "engine": "-",
     }
+    if reduce_to:  # the same number of topics as voclens found (V-measure grows with the number of clusters)
+        t1 = time.perf_counter()
+        model.reduce_topics(texts, nr_topics=reduce_to + 1)  # + the outlier topic
+        reduced = np.asarray(model.topics_)
+        out["reduced"] = {"themes": int(len(set(reduced[reduced >= 0]))), "v": v_scores(reduced, where),
+                          "seconds": time.perf_counter() - t1}
+    return out
 
 
 def child_main(argv: list[str]) -> None:
@@ -248,9 +254,10 @@ def child_main(argv: list[str]) -> None:
     ap.add_argument("--where")
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--reduce-to", type=int, default=0)
     a = ap.parse_args(argv)
     where = json.loads(Path(a.where).read_text())
-    res = child_voclens(Path(a.csv), where, a.engine, a.workers) if a.system == "voclens" else child_bertopic(Path(a.csv), where)
+    res = child_voclens(Path(a.csv), where, a.engine, a.workers) if a.system == "voclens" else child_bertopic(Path(a.csv), where, a.reduce_to)
     res["peak_main_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(res))
 
