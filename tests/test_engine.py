@@ -54,8 +54,11 @@ def test_stream_matches_memory(demo_files, memory_run, tmp_path):
     assert isinstance(run.embeddings, np.memmap) and run.embeddings.dtype == np.float16
     assert not run.features  # n-gram features were dropped chunk by chunk
     _same(memory_run, run, emb_tol=2e-3)
-    manifest = (tmp_path / "manifest.json").read_text(encoding="utf-8")
-    assert '"stream"' in manifest and (tmp_path / "report.html").exists()
+    import json
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["engine"]["name"] == "stream" and manifest["engine"]["head"][0] == "segment"
+    assert (tmp_path / "report.html").exists()
 
 
 def test_stream_float32_keeps_files_in_work_dir(demo_files, memory_run, tmp_path):
