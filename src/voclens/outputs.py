@@ -74,13 +74,18 @@ def tables(corpus: Corpus, mask_pii: bool = True) -> dict[str, pd.DataFrame]:
     docs = corpus.documents.copy()
     if mask_pii and "extra" in docs:
         docs["extra"] = docs["extra"].map(_mask_extra)
-    seg = corpus.segments.merge(docs[["doc_id", "id"]], on="doc_id", how="left")
+    # the published columns only, and the document id looked up rather than merged: a merge
+    # would copy every column of the (largest) segments table
+    seg_cols = [c for c in SEGMENT_OUT if c in corpus.segments or c == "id"]
+    seg = corpus.segments[[c for c in seg_cols if c != "id"]]
+    if "id" in docs:
+        seg.insert(seg_cols.index("id"), "id", docs.set_index("doc_id")["id"].reindex(seg["doc_id"].to_numpy()).to_numpy())
     rejects = corpus.rejects.copy()
     if mask_pii and len(rejects):
         rejects["text"] = rejects["text"].astype(object).map(lambda t: mask_text(t) if isinstance(t, str) else t)
     return {
         "documents": docs[[c for c in ["doc_id", *DOCUMENT_OUT] if c in docs]],
-        "segments": seg[[c for c in SEGMENT_OUT if c in seg]],
+        "segments": seg,
         "themes": corpus.themes[[c for c in THEME_OUT if c in corpus.themes]].copy(),
         "goals": corpus.goals[[c for c in GOAL_OUT if c in corpus.goals]].copy(),
         "rejects": rejects,
@@ -99,7 +104,27 @@ def _mask_extra(extra: Any) -> Any:
     return json.dumps(data, ensure_ascii=False)
 
 
+# Tables are converted and written this many rows at a time: converting cells (lists to text,
+# formula escapes) makes a second copy of what is converted, which for a million-text run's
+# segment table would double the peak memory.
+ROWS_PER_SLICE = 100_000
+
+
+def _slices(frame: pd.DataFrame):
+    for a in range(0, max(len(frame), 1), ROWS_PER_SLICE):
+        yield a, frame.iloc[a:a + ROWS_PER_SLICE]
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    for a, part in _slices(frame):
+        out = _csv_cells(part)
+        if a == 0:  # the BOM and the header once; later slices append
+            out.to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d %H:%M:%S")
+        else:
+            out.to_csv(path, index=False, header=False, mode="a", encoding="utf-8", date_format="%Y-%m-%d %H:%M:%S")
+
+
+def _csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         # pandas 3 gives text the "str" dtype, older pandas "object": both are escaped
@@ -108,10 +133,21 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
             out[col] = out[col].astype(object).map(lambda v, sep=sep: _safe_cell(_flat(v, sep)))
         elif pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(4)
-    out.to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d %H:%M:%S")
+    return out
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # slices become compact Arrow tables; concatenating them promotes a column that was all
+    # empty in one slice to the type the others have
+    parts = [pa.Table.from_pandas(_parquet_cells(part), preserve_index=False) for _, part in _slices(frame)]
+    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="default")
+    pq.write_table(table, path)
+
+
+def _parquet_cells(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype != object:
@@ -120,7 +156,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
             out[col] = out[col].map(lambda v: list(v) if isinstance(v, np.ndarray) else v)
         if out[col].map(lambda v: isinstance(v, dict)).any():  # mixes as JSON text: portable to any reader
             out[col] = out[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v)
-    out.to_parquet(path, index=False)
+    return out
 
 
 def file_digest(path: str | Path) -> str:
