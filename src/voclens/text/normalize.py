@@ -45,14 +45,34 @@ def _chunk_end(offsets: tuple[int, ...], end: int) -> int:
     return offsets[-1]
 
 
-def _chunks(text: str):
-    i, n = 0, len(text)
-    while i < n:
-        j = i + 1
-        while j < n and (unicodedata.combining(text[j]) or text[j] in _HALFWIDTH_SOUND_MARKS or "\ufe00" <= text[j] <= "\ufe0f"):
-            j += 1
-        yield i, text[i:j]
-        i = j
+def _extends(ch: str) -> bool:
+    """True for marks that belong to the character before them (combining, ﾞﾟ, variation selectors)."""
+    return bool(unicodedata.combining(ch)) or ch in _HALFWIDTH_SOUND_MARKS or "\ufe00" <= ch <= "\ufe0f"
+
+
+def _plain_run() -> re.Pattern:
+    """Runs of characters that normalize() copies one by one unchanged: NFKC-stable, not
+    marks, spaces, A-Z, wave dashes, squashable marks or non-ASCII digits. Almost all Japanese
+    text is such runs; copying them whole (see normalize) skips the per-character loop."""
+    blocks = [(0x21, 0x250), (0x3001, 0x3100), (0x3400, 0x4DC0), (0x4E00, 0xA000)]
+    special = _SQUASH_TO_ONE | _HALFWIDTH_SOUND_MARKS | set(_WAVE) | set("\n\r\t\u3000\u00a0")
+    ranges: list[list[int]] = []
+    for lo, hi in blocks:
+        for cp in range(lo, hi):
+            ch = chr(cp)
+            if (ch in special or "A" <= ch <= "Z" or ch.isspace() or _extends(ch) or (ch.isdigit() and not ch.isascii())
+                    or unicodedata.normalize("NFKC", ch) != ch):
+                continue
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    return re.compile("[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges) + "]+")
+
+
+_PLAIN_RUN = _plain_run()
+_FOUR_SAME = re.compile(r"([^0-9])\1\1\1")  # squashed to three by normalize(): not copied whole
+_PLAIN_MAX = 1000  # a copied run is at most this long, so a scan never re-reads a long line
 
 
 # Anything normalize() would change besides NFKC itself; most feedback has none of it.
@@ -63,7 +83,13 @@ _NEEDS_WORK = re.compile(
 
 
 def normalize(raw: str, *, lowercase: bool = True, squash: bool = True) -> Normalized:
-    """NFKC, widths, wave dashes, whitespace and repeated marks, with an offset map."""
+    """NFKC, widths, wave dashes, whitespace and repeated marks, with an offset map.
+
+    Works chunk by chunk (a base character with its marks: ｶﾞ -> ガ) so that NFKC composes and
+    every output character knows its original offset. Runs of plain characters (``_PLAIN_RUN``)
+    are copied whole, which gives exactly what the per-chunk loop would: each is its own chunk,
+    NFKC leaves it alone, and no rule below touches it unless it repeats (checked).
+    """
     if lowercase and squash and unicodedata.is_normalized("NFKC", raw) and not _NEEDS_WORK.search(raw):
         return Normalized(raw, tuple(range(len(raw) + 1)))  # nothing to do: identity map
     out: list[str] = []
@@ -72,10 +98,36 @@ def normalize(raw: str, *, lowercase: bool = True, squash: bool = True) -> Norma
     run = 0
     urls = [m.span() for m in URL_RE.finditer(raw)]  # URLs are copied, never squashed
     u = 0
-    for start, chunk in _chunks(raw):
-        while u < len(urls) and urls[u][1] <= start:
+    i, n = 0, len(raw)
+    while i < n:
+        while u < len(urls) and urls[u][1] <= i:
             u += 1
-        if u < len(urls) and urls[u][0] <= start:
+        in_url = u < len(urls) and urls[u][0] <= i
+        if lowercase and squash and not in_url:
+            m = _PLAIN_RUN.match(raw, i, min(urls[u][0] if u < len(urls) else n, i + _PLAIN_MAX))
+            if m is not None:
+                j = m.end()
+                if j < n and _extends(raw[j]):
+                    j -= 1  # the last character takes the marks after it: not a chunk of its own
+                four = _FOUR_SAME.search(raw, i, j)
+                if four is not None:
+                    j = four.start() + 3  # the fourth copy onwards is squashed: leave it to the loop
+                if j > i and raw[i] != prev:  # a repeat of prev would continue its run
+                    out.extend(raw[i:j])
+                    offs.extend(range(i, j))
+                    prev = raw[j - 1]
+                    k = j - 1
+                    while k > i and raw[k - 1] == prev:
+                        k -= 1
+                    run = j - k
+                    i = j
+                    continue
+        start = i
+        i += 1
+        while i < n and _extends(raw[i]):
+            i += 1
+        chunk = raw[start:i]
+        if in_url:
             for ch in chunk:
                 out.append(ch), offs.append(start)
             prev, run = chunk[-1], 1

@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from importlib import resources
+from operator import itemgetter
 
 from voclens.text.tokenize import Token
 
@@ -23,6 +25,9 @@ _EMOJI_RE = re.compile(
     "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF\uFE0F\u200D]+"
 )
 _WORD_RE = re.compile(r"[0-9A-Za-z\u3041-\u3096\u30a1-\u30fa\u3400-\u9fff\uf900-\ufaff々〆ー]")
+
+
+_START, _END = itemgetter(1), itemgetter(2)  # Token.start, Token.end
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,14 @@ def _letters(text: str, a: int, b: int) -> int:
 def split_clauses(
     text: str, start: int, end: int, tokens: list[Token], *, min_chars: int = 4, protected: list[tuple[int, int]] = ()
 ) -> list[tuple[int, int]]:
-    """Clause spans of the sentence ``text[start:end]`` split at contrast markers."""
+    """Clause spans of the sentence ``text[start:end]`` split at contrast markers.
+
+    ``tokens`` are in text order, as ``tokenize`` gives them (starts and ends never decrease), so
+    the sentence's tokens are one slice, found by bisection: a scan per sentence would cost
+    sentences x tokens on a long document.
+    """
     rules = _rules()
-    toks = [t for t in tokens if start <= t.start and t.end <= end]
+    toks = tokens[bisect_left(tokens, start, key=_START):bisect_right(tokens, end, key=_END)]
     cuts: list[int] = []
     for k, t in enumerate(toks):
         cut = None

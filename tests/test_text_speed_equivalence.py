@@ -1,0 +1,72 @@
+"""The text layer's shortcuts give exactly what the plain code paths give.
+
+normalize() copies runs of plain characters whole, find_pii() skips patterns a text cannot
+match, split_clauses() bisects the token list, and the chunk functions reuse the result of a
+repeated text. Each test runs the shortcut against the path it replaces on awkward input.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from voclens.text import normalize as norm_mod
+from voclens.text import pii as pii_mod
+from voclens.text.stages import _segment_chunk, _terms_chunk
+from voclens.text.tokenize import tokenize
+
+# characters that exercise every rule of normalize(): widths, marks, squashing, spaces, URLs
+_ALPHABET = list(
+    "ああいアｱｶﾞﾞﾟ漢字笑wｗW!！?？。、.,ー〜~～\u301c …・♪☆★♡♥ \n\n\r\t\u3000\u00a0\u0085\u2028"
+    "AaZz0000１２²①㍻ｶ\u3099\u0301e\ufe0f😊#＃@_-/:（）"
+) + ["https://ex.com/a", "www.foo.jp/x", "@user_1", "#タグ", "ああああ", "1111"]
+
+
+def _random_texts(n: int, seed: int = 7) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(_ALPHABET) for _ in range(rnd.randint(0, 40))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("opts", [{}, {"lowercase": False}, {"squash": False}])
+def test_normalize_run_copy_matches_the_chunk_loop(monkeypatch, opts):
+    texts = _random_texts(3000) + ["ｱﾌﾟﾘが落ちる！！！ーーーＷｉＦｉ　最悪～～", "すごーーーい10000円" * 3, "あ" * 2500]
+    fast = [norm_mod.normalize(t, **opts) for t in texts]
+    monkeypatch.setattr(norm_mod, "_PLAIN_RUN", re.compile(r"(?!)"))  # never matches: every chunk by the loop
+    slow = [norm_mod.normalize(t, **opts) for t in texts]
+    assert [(n.text, n.offsets) for n in fast] == [(n.text, n.offsets) for n in slow]
+
+
+def test_find_pii_prefilters_change_nothing(monkeypatch):
+    texts = [
+        "田中さんの電話は090-1234-5678、〒150-0001 東京都渋谷区神宮前1-2-3 です",
+        "カード 4111 1111 1111 1111 で払った。mail: a.b@example.co.jp",
+        "横浜市に住んでいます", "特になし", "市役所の対応が良かった",
+    ] + _random_texts(500)
+    texts = [norm_mod.normalize(t).text for t in texts]
+    fast = [pii_mod.find_pii(t) for t in texts]
+    always = re.compile("")  # search() always finds the empty match: every pattern runs
+    monkeypatch.setattr(pii_mod, "_DIGIT_RE", always)
+    monkeypatch.setattr(pii_mod, "_MUNICIPALITY_RE", always)
+    assert fast == [pii_mod.find_pii(t) for t in texts]
+    assert any(fast)
+
+
+def test_token_offsets_never_decrease():
+    """split_clauses() finds a sentence's tokens by bisection, which needs this order."""
+    for text in _random_texts(500, seed=3) + ["  配送は早かったが、\n\n梱包が雑でした。 (^^) ", ""]:
+        toks = tokenize(text)
+        assert all(a.start <= b.start and a.end <= b.end and a.start <= a.end for a, b in zip(toks, toks[1:]))
+
+
+def test_repeated_texts_in_a_chunk_reuse_results_without_sharing_lists():
+    texts = ["特になし", "配送は早かったが、梱包が雑でした #遅延", "特になし", "配送は早かったが、梱包が雑でした #遅延"]
+    opts = dict(mask_pii=True, clauses=True, min_clause_chars=4)
+    memo = _segment_chunk(texts, **opts)
+    one_by_one = [_segment_chunk([t], **opts)[0] for t in texts]
+    assert memo == one_by_one
+    assert memo[1][2][-1][-1] is not memo[3][2][-1][-1]  # hashtag lists
+    terms = _terms_chunk(texts)
+    assert terms == [_terms_chunk([t])[0] for t in texts]
+    assert terms[1][0] is not terms[3][0]
