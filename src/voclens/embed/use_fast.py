@@ -64,10 +64,14 @@ class CachedUseForward:
         if not len(new):
             return rows
         a, b = self.n_, self.n_ + len(new)
-        if b > len(self.x_):  # grow geometrically: appends stay amortised O(1)
+        if b > len(self.x_):  # grow geometrically (amortised O(1) appends); only the used rows
+            # are copied, so the spare capacity's pages are never touched and never resident
             cap = max(b, 2 * len(self.x_), 1024)
-            self.x_ = np.concatenate([self.x_[:a], np.empty((cap - a, self.x_.shape[1]), np.float32)])
-            self.p_ = np.concatenate([self.p_[:a], np.empty((cap - a, self.p_.shape[1]), np.float32)])
+            for name in ("x_", "p_"):
+                old = getattr(self, name)
+                grown = np.empty((cap, old.shape[1]), np.float32)
+                grown[:a] = old[:a]
+                setattr(self, name, grown)
         be = self.backend
         chunk = new % be.scale.shape[0]
         emb = be.table[new].astype(np.float32)
