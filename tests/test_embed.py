@@ -40,6 +40,19 @@ def test_cached_forward_pass_gives_the_package_vectors(use_embedder):
 
 
 @pytest.mark.slow
+def test_a_vector_does_not_depend_on_what_was_embedded_before():
+    """The per-piece cache is filled piece by piece, so a worker that has seen other chunks
+    gives bitwise the vectors a fresh one gives (streamed runs are reproducible)."""
+    from voclens.embed.use import UseEmbedder
+
+    texts = ["配送は早かったが梱包が雑", "ポイントが付かない", "店員さんの対応が神😊"]
+    fresh = UseEmbedder(threads=1).encode(texts)
+    seasoned = UseEmbedder(threads=1)
+    seasoned.encode(["返金の手続きがわかりにくい", "アプリが落ちる。ログインできない", "梱包が丁寧で助かりました"] * 5)
+    assert np.array_equal(seasoned.encode(texts), fresh)
+
+
+@pytest.mark.slow
 def test_repeated_texts_are_embedded_once(use_embedder):
     calls = []
 
