@@ -356,6 +356,8 @@ def main(argv: list[str] | None = None) -> None:
         results[(n, system, label)] = r
         lines.append(row)
         print(row, flush=True)
+        if r.get("timings"):  # where voclens's time went (head stages: CPU seconds summed over workers)
+            print("    stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items()), flush=True)
         if args.write:  # written as it goes: a long run that is stopped keeps its finished rows
             _write(Path(args.write), [*lines, "", "_(run in progress)_"])
     for p in tmp.glob("t*"):
