@@ -182,3 +182,14 @@ def test_a_few_copies_leave_theme_discovery_as_it_was():
     low = ThemeStage()(_theme_corpus(20), RunContext(settings=Settings.load(overrides=base)))
     assert low.meta["themes"]["duplicates_counted_once"]
 
+
+
+def test_shingles_hashed_in_blocks_equal_one_pass():
+    """Blocks bound the hashing's working memory; they must not change a single hash."""
+    from voclens.social.dedup import shingle_sets
+
+    texts = ["配送は早かったが梱包が雑", "", "あ", "ab", "ポイントが付かない!!", "同じ文面", "同じ文面", "😊👍" * 30] * 7
+    whole = shingle_sets(texts, 3, block_chars=10**9)
+    for block in (1, 5, 40):
+        h, off = shingle_sets(texts, 3, block_chars=block)
+        assert np.array_equal(h, whole[0]) and np.array_equal(off, whole[1])
