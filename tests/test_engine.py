@@ -28,6 +28,10 @@ def _same(a, b, *, emb_tol: float):
     # per-document stages see the same inputs: identical labels
     for col in ("sentiment", "job_type", "journey_stage", "intent"):
         assert (a.segments[col].to_numpy() == b.segments[col].to_numpy()).all(), col
+    # the dedup stage runs before the chunks in the streaming engines, after them in memory
+    for col in ("dup_group", "dup_count", "dup_kind", "campaign"):
+        assert (a.documents[col].to_numpy() == b.documents[col].to_numpy()).all(), col
+    assert a.meta["duplicates"] == b.meta["duplicates"]
     assert np.abs(np.asarray(a.embeddings, np.float32) - np.asarray(b.embeddings, np.float32)).max() < emb_tol
     # the documented tolerance for themes: ARI >= 0.95 against the in-memory clustering
     assert adjusted_rand_score(a.segments["theme_id"], b.segments["theme_id"]) >= 0.95
@@ -40,6 +44,20 @@ def test_split_keeps_the_chunkable_prefix():
     assert [s.name for s in head][:5] == ["segment", "tokenize", "embed", "sentiment", "lenses"]
     assert all(s.chunkable for s in head) and not getattr(tail[0], "chunkable", False)
     assert "themes" in [s.name for s in tail]
+
+
+def test_only_leading_input_only_stages_are_hoisted():
+    from voclens.engine.run import hoist
+
+    class S:
+        def __init__(self, name, **flags):
+            self.name, self.requires, self.assigns = name, (), ()
+            self.__dict__.update(flags)
+
+    a, b, c, d = S("a", input_only=True), S("b", input_only=True), S("c"), S("d", input_only=True)
+    before, rest = hoist([a, b, c, d])
+    assert [s.name for s in before] == ["a", "b"] and [s.name for s in rest] == ["c", "d"]
+    assert hoist([S("x", input_only=True, chunkable=True)])[0] == []  # chunkable stages belong to the head
 
 
 def test_auto_streams_only_above_one_chunk():
@@ -58,6 +76,7 @@ def test_stream_matches_memory(demo_files, memory_run, tmp_path):
 
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["engine"]["name"] == "stream" and manifest["engine"]["head"][0] == "segment"
+    assert manifest["engine"]["before_chunks"] == ["dedup"] and "dedup" in manifest["timings_s"]
     assert (tmp_path / "report.html").exists()
 
 

@@ -9,6 +9,12 @@ stage cannot silently break the ones after it. Timings go into ``corpus.meta``.
 A stage may also set ``chunkable = True``: its output for a document depends only on that
 document (and fixed resources), so the streaming and Dask engines (``voclens.engine``) may run it
 on chunks of documents in any order and on any worker. Stages without it see the whole corpus.
+
+A corpus-wide stage may set ``input_only = True``: it reads only what ingest produced (documents
+and original texts) and no chunkable stage reads what it writes, so its result does not depend on
+where it runs. Those engines then run it before the chunks, while the main process holds only the
+documents, instead of on top of every segment's results (a million posts' duplicate search needs
+~2 GB while it works).
 """
 
 from __future__ import annotations
@@ -49,6 +55,11 @@ class Stage(Protocol):
 def is_chunkable(stage: Stage) -> bool:
     """True when ``stage`` promises per-document independence (see the module docstring)."""
     return bool(getattr(stage, "chunkable", False))
+
+
+def is_input_only(stage: Stage) -> bool:
+    """True when ``stage`` reads only ingest's output (see the module docstring)."""
+    return bool(getattr(stage, "input_only", False)) and not is_chunkable(stage)
 
 
 class Pipeline:

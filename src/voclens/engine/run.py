@@ -12,7 +12,7 @@ import pandas as pd
 from voclens.config import Settings
 from voclens.corpus import Corpus
 from voclens.engine.store import EmbeddingFile, release_pages
-from voclens.pipeline import Pipeline, RunContext, Stage, is_chunkable
+from voclens.pipeline import Pipeline, RunContext, Stage, is_chunkable, is_input_only
 
 
 def split_pipeline(pipeline: Pipeline) -> tuple[list[Stage], list[Stage]]:
@@ -22,6 +22,17 @@ def split_pipeline(pipeline: Pipeline) -> tuple[list[Stage], list[Stage]]:
     while n < len(stages) and is_chunkable(stages[n]):
         n += 1
     return stages[:n], stages[n:]
+
+
+def hoist(tail: list[Stage]) -> tuple[list[Stage], list[Stage]]:
+    """(before, rest): the tail's leading ``input_only`` stages, which may run before the head.
+
+    Only leading ones: a later input-only stage may write columns that an earlier tail stage
+    reads when present, and running it first would change that stage's result."""
+    n = 0
+    while n < len(tail) and is_input_only(tail[n]):
+        n += 1
+    return tail[:n], tail[n:]
 
 
 def choose_engine(settings: Settings, n_documents: int) -> str:
@@ -40,6 +51,9 @@ def run_pipeline(pipeline: Pipeline, corpus: Corpus, ctx: RunContext) -> Corpus:
         corpus = pipeline(corpus, ctx)
         corpus.meta["engine"] = {"name": "memory"}
         return corpus
+    before, tail = hoist(tail)
+    if before:  # corpus-wide work that needs only the documents: run it while they are all we hold
+        corpus = Pipeline(before)(corpus, ctx)
     t0 = time.perf_counter()
     if engine == "dask":
         from voclens.engine.dask import dask_chunks
@@ -51,7 +65,7 @@ def run_pipeline(pipeline: Pipeline, corpus: Corpus, ctx: RunContext) -> Corpus:
     corpus.meta["timings"]["chunks_wall"] = round(time.perf_counter() - t0, 4)
     corpus.meta["engine"] = {"name": engine, "chunk_docs": ctx.settings.engine.chunk_docs,
                              "embeddings_dtype": ctx.settings.engine.embeddings_dtype,
-                             "head": [s.name for s in head], **info}
+                             "before_chunks": [s.name for s in before], "head": [s.name for s in head], **info}
     if tail:
         timings = corpus.meta["timings"]
         corpus = Pipeline(tail)(corpus, ctx)

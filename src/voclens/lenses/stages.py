@@ -111,7 +111,8 @@ class SummarizeStage:
             sentiment_score=ds["sentiment_score"].fillna(0.0).to_numpy(),
         )
         if len(themes):
-            assigned = seg[seg["theme_id"] >= 0]
+            # the three columns used, not a copy of the whole (largest) table
+            assigned = seg.loc[seg["theme_id"].to_numpy() >= 0, ["theme_id", "sentiment", "sentiment_score"]]
             mix = pd.crosstab(assigned["theme_id"], assigned["sentiment"], normalize="index")
             mix = mix.reindex(index=themes["theme_id"], columns=["positive", "neutral", "negative", "mixed"], fill_value=0.0)
             mean_score = assigned.groupby("theme_id")["sentiment_score"].mean().reindex(themes["theme_id"]).fillna(0.0)

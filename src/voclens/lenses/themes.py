@@ -128,7 +128,8 @@ def theme_lenses(seg: pd.DataFrame, docs: pd.DataFrame, themes: pd.DataFrame, hi
     if themes.empty:
         cols = ["dominant_job", "dominant_job_share", "dominant_stage", "pain_score", "impact", "impact_rank", "pxp", "departments"]
         return themes.assign(**{c: pd.Series(dtype=object) for c in cols})
-    a = seg[seg["theme_id"] >= 0]
+    used = ["theme_id", "job_type", "journey_stage", "intent", "pain_point", *(f"emo_{e}" for e in EMOTIONS)]
+    a = seg.loc[seg["theme_id"].to_numpy() >= 0, [c for c in used if c in seg]]  # not a copy of every column
     ids = themes["theme_id"].to_numpy()
     rows: dict[str, list] = {k: [] for k in ("dominant_job", "dominant_job_share", "dominant_stage", "stage_mix", "intent_mix",
                                              "pain_score", "emotions", "top_emotion")}

@@ -36,6 +36,7 @@ class DedupStage:
 
     name = "dedup"
     chunkable = False  # groups span the whole corpus
+    input_only = True  # reads the original texts, dates and authors only: engines run it before the chunks
     requires = ("documents.text",)
     assigns = ("documents.dup_group", "documents.dup_count", "documents.dup_kind", "documents.campaign")
 
@@ -63,9 +64,9 @@ class DedupStage:
         count = np.bincount(rep, minlength=n)[rep]
         is_rep = rep == np.arange(n)
         kind = np.where(is_rep, "", np.where(finder.exact_, "exact", "near")).astype(object)
-        flags, campaigns = _campaigns(docs, rep, count, finder)
+        flags, campaigns = _campaigns(docs, texts, rep, count, finder)
         corpus.documents = docs.assign(dup_group=doc_ids[rep], dup_count=count.astype(np.int64), dup_kind=kind, campaign=flags)
-        corpus.meta["duplicates"] = _summary(docs, rep, count, kind, finder, campaigns, ctx.settings.text.mask_pii)
+        corpus.meta["duplicates"] = _summary(docs, texts, rep, count, kind, finder, campaigns, ctx.settings.text)
         ctx.report(self.name, 2, 2)
         return corpus
 
@@ -102,8 +103,9 @@ def _authors(docs: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None:
     return np.array(out, dtype=object) if found else None
 
 
-def _campaigns(docs: pd.DataFrame, rep: np.ndarray, count: np.ndarray, finder: DuplicateFinder):
-    """Per-document flag and the list of flagged groups (rules in dedup.toml [campaign])."""
+def _campaigns(docs: pd.DataFrame, texts: list[str], rep: np.ndarray, count: np.ndarray, finder: DuplicateFinder):
+    """Per-document flag and the list of flagged groups (rules in dedup.toml [campaign]);
+    ``texts``: the original texts, by position."""
     c = rules()["campaign"]
     flags = np.zeros(len(rep), dtype=bool)
     listed: list[dict] = []
@@ -115,7 +117,6 @@ def _campaigns(docs: pd.DataFrame, rep: np.ndarray, count: np.ndarray, finder: D
     sorted_rep = rep[member_order]
     starts = np.searchsorted(sorted_rep, reps)
     ends = np.searchsorted(sorted_rep, reps, side="right")
-    texts = docs["text"].astype(str).to_numpy()
     window = int(c["window_hours"] * 3600 * 1e9)
     for g, a, b in zip(reps, starts, ends):
         members = member_order[a:b]
@@ -140,17 +141,15 @@ def _campaigns(docs: pd.DataFrame, rep: np.ndarray, count: np.ndarray, finder: D
     return flags, listed
 
 
-def _summary(docs, rep, count, kind, finder, campaigns, mask_pii: bool) -> dict:
-    from voclens.text.pii import mask_text
+def _summary(docs, texts, rep, count, kind, finder, campaigns, text_settings) -> dict:
+    from voclens.text.stages import shown_document
 
     is_rep = rep == np.arange(len(rep))
     grouped = is_rep & (count > 1)
     near_groups = np.unique(rep[kind == "near"])
-    texts = docs["text"].astype(str).to_numpy()
 
-    def shown(pos: int) -> str:
-        t = texts[pos][:MAX_TEXT]
-        return mask_text(t) if mask_pii else t
+    def shown(pos: int) -> str:  # masked as the documents table shows it, then clipped
+        return shown_document(texts[pos], text_settings)[:MAX_TEXT]
 
     top = np.flatnonzero(grouped)
     top = top[np.lexsort((top, -count[top]))][:MAX_LISTED]

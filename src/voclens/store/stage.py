@@ -24,10 +24,23 @@ REGISTRY_COLUMNS = ["theme_uid", "label", "keywords", "centroid", "n_seen", "fir
 
 def theme_centroids(seg: pd.DataFrame, emb: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Unit mean embedding of each theme's segments, in the embedder's own space."""
+    from voclens.engine.store import row_blocks
+
     out = np.zeros((k, emb.shape[1]), dtype=np.float32)
-    ok = labels >= 0
-    np.add.at(out, labels[ok], emb[ok])
+    ok = np.flatnonzero(labels >= 0)
+    for a, b, block in row_blocks(emb, ok):  # emb may be a memory-mapped file of any size
+        np.add.at(out, labels[ok[a:b]], block)
     return unit_rows(out)
+
+
+def _mean_rows(emb: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Mean of ``emb[rows]`` in float32, read in blocks (zeros when there are no rows)."""
+    from voclens.engine.store import row_blocks
+
+    total = np.zeros(emb.shape[1], dtype=np.float64)
+    for _, _, block in row_blocks(emb, rows):
+        total += block.sum(axis=0, dtype=np.float64)
+    return (total / max(len(rows), 1)).astype(np.float32)
 
 
 def _next_uid(existing: set[str]) -> str:
@@ -57,7 +70,7 @@ class IdentityStage:
         cents = theme_centroids(seg, emb, labels, k)
         kw = themes["keywords"].tolist()
         content = (seg["kind"] == "content").to_numpy() if "kind" in seg else np.ones(len(seg), bool)
-        run_mean = emb[content].mean(axis=0) if content.any() else np.zeros(emb.shape[1], np.float32)
+        run_mean = _mean_rows(emb, np.flatnonzero(content))
         ref = run_mean if self.reference is None else np.asarray(self.reference, np.float32)
         reg_c = np.vstack([np.asarray(c, np.float32) for c in live["centroid"]]) if len(live) else np.zeros((0, emb.shape[1]), np.float32)
         scores = score_matrix(unit_rows(cents - ref), kw, unit_rows(reg_c - ref) if len(reg_c) else reg_c,

@@ -50,6 +50,18 @@ def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_char
     return (mask(raw, raw_pii) if raw_pii else raw), [s.kind for s in shown_spans], rows
 
 
+def segment_options(opts) -> dict:
+    """``segment_document``'s keyword arguments from the ``[text]`` settings."""
+    return {"mask_pii": opts.mask_pii, "clauses": opts.split_clauses, "min_clause_chars": opts.min_clause_chars,
+            "mask_mentions": opts.mask_pii and getattr(opts, "mentions", "keep") == "mask",
+            "mask_urls": getattr(opts, "urls", "keep") == "mask"}
+
+
+def shown_document(raw: str, opts) -> str:
+    """A document's text as the documents table shows it (masked as the settings ask)."""
+    return segment_document(raw, **segment_options(opts))[0]
+
+
 @contextmanager
 def _gc_paused():
     """No cyclic garbage collection while a chunk runs. A chunk allocates a few hundred thousand
@@ -125,8 +137,7 @@ class Segmenter:
         docs = corpus.documents
         originals = corpus.originals if len(corpus.originals) == len(docs) else docs.set_index("doc_id")["text"]
         doc_ids = docs["doc_id"].to_numpy()
-        work = partial(_segment_chunk, mask_pii=opts.mask_pii, clauses=opts.split_clauses, min_clause_chars=opts.min_clause_chars,
-                       mask_mentions=opts.mask_pii and getattr(opts, "mentions", "keep") == "mask", mask_urls=getattr(opts, "urls", "keep") == "mask")
+        work = partial(_segment_chunk, **segment_options(opts))
         results = map_chunks(
             work, originals.reindex(doc_ids).tolist(), n_jobs=ctx.settings.run.n_jobs,
             progress=lambda d, t: ctx.report(self.name, d, t),

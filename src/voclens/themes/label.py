@@ -14,8 +14,11 @@ import scipy.sparse as sp
 
 def class_tfidf(terms: list[list[str]], labels: np.ndarray, n_classes: int) -> tuple[sp.csr_matrix, list[str]]:
     """Class x term c-TF-IDF matrix over ``terms`` of rows with label >= 0, and the vocabulary."""
+    from array import array
+
     vocab: dict[str, int] = {}
-    rows, cols = [], []
+    # one 4-byte slot per term occurrence (a million texts have ~10M): Python int lists took ~40
+    rows, cols = array("i"), array("i")
     for lab, ts in zip(labels, terms):
         if lab < 0:
             continue
@@ -24,7 +27,8 @@ def class_tfidf(terms: list[list[str]], labels: np.ndarray, n_classes: int) -> t
             cols.append(vocab.setdefault(t, len(vocab)))
     if not vocab:
         return sp.csr_matrix((n_classes, 0)), []
-    tf = sp.csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n_classes, len(vocab)))
+    r, c = np.frombuffer(rows, dtype=np.int32), np.frombuffer(cols, dtype=np.int32)
+    tf = sp.csr_matrix((np.ones(len(r), dtype=np.float64), (r, c)), shape=(n_classes, len(vocab)))
     tf.sum_duplicates()
     freq = np.asarray(tf.sum(axis=0)).ravel()
     avg = tf.sum() / max(n_classes, 1)
@@ -68,10 +72,14 @@ def make_label(keywords: list[str], max_parts: int = 2, nouns: set[str] | frozen
 
 
 def representative(
-    texts: list[str], sims: np.ndarray, labels: np.ndarray, n_classes: int, n: int
+    texts, sims: np.ndarray, labels: np.ndarray, n_classes: int, n: int, lengths: np.ndarray | None = None
 ) -> list[list[int]]:
-    """Row indices of the ``n`` most central, distinct, readable members of each theme."""
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.float32, count=len(texts))
+    """Row indices of the ``n`` most central, distinct, readable members of each theme.
+
+    ``texts``: any sequence indexed by row (a column's array: only the chosen rows become
+    Python strings); ``lengths``: their lengths when already known."""
+    if lengths is None:
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.float32, count=len(texts))
     # central first, but a 3-character fragment is a poor quote: penalise very short texts
     score = sims - 0.15 * (lengths < 8) - 0.05 * (lengths > 120)
     out: list[list[int]] = [[] for _ in range(n_classes)]

@@ -145,13 +145,15 @@ def describe_themes(seg: pd.DataFrame, labels: np.ndarray, sims: np.ndarray, n_k
     fit = np.where(groups == seg["doc_id"].to_numpy(), labels, -1) if once and groups is not None else labels
     ctfidf, words = class_tfidf(seg["terms"].tolist(), fit, k)
     keywords = top_keywords(ctfidf, words, n_keywords)
-    quotes = representative(seg["text"].tolist(), sims, fit, k, n_quotes)
+    # the text column as it is stored: a million segments as Python strings would be ~0.5 GB
+    texts = seg["text"].array
+    quotes = representative(texts, sims, fit, k, n_quotes, lengths=seg["text"].str.len().to_numpy(dtype=np.float32))
     noun_vocab = {w for ns in seg["nouns"] for w in ns} if "nouns" in seg else set()
     theme_labels = _unique_labels([make_label(kw, nouns=noun_vocab) for kw in keywords], keywords)
     sizes = np.bincount(labels[labels >= 0], minlength=k)
     n_content = int((seg["kind"] == "content").sum()) if "kind" in seg else len(seg)
     docs_per_theme = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "t": labels}).query("t >= 0").groupby("t")["doc_id"].nunique()
-    texts, seg_ids = seg["text"].to_numpy(), seg["seg_id"].to_numpy()
+    seg_ids = seg["seg_id"].to_numpy()
     return pd.DataFrame(
         {
             "theme_id": np.arange(k, dtype=np.int64),
@@ -167,7 +169,9 @@ def describe_themes(seg: pd.DataFrame, labels: np.ndarray, sims: np.ndarray, n_k
     )
 
 
-CHUNK_SEGMENTS = 50000  # segments read from the embeddings at a time (they may be memory-mapped)
+# segments read from the embeddings at a time (they may be memory-mapped): each float32 copy of a
+# chunk is 2 KB per segment and a chunk makes about five, so 20k keep the working set near 200 MB
+CHUNK_SEGMENTS = 20000
 
 
 def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarray, terms: list[list[str]], o, fit_docs=None):
@@ -196,6 +200,7 @@ def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarra
         keep = np.flatnonzero(in_sample[first:first + len(d_emb)])
         fit_emb.append(d_emb[keep])
         fit_terms.extend(d_terms[i] for i in keep)
+        _release(embeddings)  # chunk by chunk: a whole pass would leave every page resident
     features.fit(np.vstack(fit_emb), fit_terms)
     del fit_emb, fit_terms
 
@@ -209,7 +214,7 @@ def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarra
             x = np.empty((len(rows), xs.shape[1]), dtype=np.float32)
             x_doc = np.empty((n_docs, xd.shape[1]), dtype=np.float32)
         x[a:b], x_doc[first:first + len(xd)] = xs, xd
-    _release(embeddings)
+        _release(embeddings)
     return x, x_doc
 
 
