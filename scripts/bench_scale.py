@@ -180,6 +180,7 @@ def child_voclens(csv: Path, where: dict, engine: str, workers: int) -> dict:
         "themes": int(corpus.meta["themes"]["n_themes"]), "v": v_scores(pred, where),
         "unassigned": float((docs["theme_id"] < 0).mean()), "peak_tree_mib": peak.peak / 2**20,
         "engine": corpus.meta.get("engine", {}).get("name"), "timings": corpus.meta.get("timings", {}),
+        "peak_rss_mib": corpus.meta.get("peak_rss_mib", {}),
     }
 
 
@@ -358,6 +359,8 @@ def main(argv: list[str] | None = None) -> None:
         print(row, flush=True)
         if r.get("timings"):  # where voclens's time went (head stages: CPU seconds summed over workers)
             print("    stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items()), flush=True)
+        if r.get("peak_rss_mib"):  # the main process's peak so far after each step: where it jumps is what set it
+            print("    peak MiB after: " + ", ".join(f"{k} {v:.0f}" for k, v in r["peak_rss_mib"].items() if v), flush=True)
         if args.write:  # written as it goes: a long run that is stopped keeps its finished rows
             _write(Path(args.write), [*lines, "", "_(run in progress)_"])
     for p in tmp.glob("t*"):

@@ -15,7 +15,7 @@ from voclens.config import Settings
 from voclens.corpus import Corpus
 from voclens.engine import run_pipeline
 from voclens.errors import InputError
-from voclens.pipeline import Pipeline, ProgressFn, RunContext
+from voclens.pipeline import Pipeline, ProgressFn, RunContext, peak_rss_mib
 
 
 def default_pipeline(identity=None, prior=None) -> Pipeline:
@@ -79,6 +79,7 @@ def analyze(
         t_in = time.perf_counter()
         corpus = load_corpus(paths, settings.ingest)
         corpus.meta.setdefault("timings", {})["ingest"] = round(time.perf_counter() - t_in, 4)
+        corpus.meta.setdefault("peak_rss_mib", {})["ingest"] = peak_rss_mib()
     ctx = RunContext(settings=settings, progress=progress)
     if store is None:
         corpus = run_pipeline(pipeline or default_pipeline(), corpus, ctx)
@@ -99,6 +100,7 @@ def analyze(
 
         corpus.meta["manifest"] = write_outputs(corpus, out, settings, paths, started)
         corpus.meta["timings"]["write"] = round(time.perf_counter() - t_out, 4)
+        corpus.meta.setdefault("peak_rss_mib", {})["write"] = peak_rss_mib()
     corpus.meta.setdefault("timings", {})["total"] = round(time.perf_counter() - t0, 4)
     return corpus
 

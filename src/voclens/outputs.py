@@ -192,6 +192,7 @@ def build_manifest(corpus: Corpus, settings: Settings, inputs: list[str], starte
         "ingest": ingest,
         "theme_selection": themes.get("k_selection"),
         "timings_s": corpus.meta.get("timings", {}),
+        "peak_rss_mib": corpus.meta.get("peak_rss_mib", {}),  # this process's peak so far, after each step
         "engine": corpus.meta.get("engine"),  # which engine ran (settings say what was asked: auto)
         "store": corpus.meta.get("store"),
         "alerts": len(corpus.meta.get("alerts", [])) if "alerts" in corpus.meta else None,

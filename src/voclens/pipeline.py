@@ -52,6 +52,20 @@ class Stage(Protocol):
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus: ...
 
 
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory so far (MiB), or None where the OS does not say.
+
+    Recorded after every stage (``meta["peak_rss_mib"]``, in the manifest): the first stage
+    after which it jumps is the one that set the peak."""
+    try:
+        import resource
+        import sys
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)  # bytes on macOS, KiB on Linux
+
+
 def is_chunkable(stage: Stage) -> bool:
     """True when ``stage`` promises per-document independence (see the module docstring)."""
     return bool(getattr(stage, "chunkable", False))
@@ -95,6 +109,9 @@ class Pipeline:
             t0 = time.perf_counter()
             result = stage(corpus, ctx)
             timings[stage.name] = round(time.perf_counter() - t0, 4)
+            peak = peak_rss_mib()
+            if peak is not None and isinstance(result, Corpus):
+                result.meta.setdefault("peak_rss_mib", {})[stage.name] = peak
             if not isinstance(result, Corpus):
                 raise StageContractError(
                     f"Stage '{stage.name}' returned {type(result).__name__}, not a Corpus. "

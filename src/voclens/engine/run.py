@@ -12,7 +12,7 @@ import pandas as pd
 from voclens.config import Settings
 from voclens.corpus import Corpus
 from voclens.engine.store import EmbeddingFile, release_pages
-from voclens.pipeline import Pipeline, RunContext, Stage, is_chunkable, is_input_only
+from voclens.pipeline import Pipeline, RunContext, Stage, is_chunkable, is_input_only, peak_rss_mib
 
 
 def split_pipeline(pipeline: Pipeline) -> tuple[list[Stage], list[Stage]]:
@@ -63,6 +63,7 @@ def run_pipeline(pipeline: Pipeline, corpus: Corpus, ctx: RunContext) -> Corpus:
         results, info = local_chunks(head, corpus, ctx), {}
     corpus = join_chunks(corpus, results, ctx.settings, head)
     corpus.meta["timings"]["chunks_wall"] = round(time.perf_counter() - t0, 4)
+    corpus.meta.setdefault("peak_rss_mib", {})["chunks"] = peak_rss_mib()
     corpus.meta["engine"] = {"name": engine, "chunk_docs": ctx.settings.engine.chunk_docs,
                              "embeddings_dtype": ctx.settings.engine.embeddings_dtype,
                              "before_chunks": [s.name for s in before], "head": [s.name for s in head], **info}
@@ -99,6 +100,7 @@ def run_chunk(head: list[Stage], settings: Settings, documents: pd.DataFrame, or
     here: they are per-segment inputs of the head's classifiers, not results."""
     sub = Corpus(documents=documents, originals=originals)
     sub = Pipeline(head)(sub, RunContext(settings=settings))
+    sub.meta.pop("peak_rss_mib", None)  # a worker's own; chunk metas add up, peaks do not
     emb = None if sub.embeddings is None else np.asarray(sub.embeddings).astype(dtype, copy=False)
     return ChunkResult(share_strings(sub.documents), share_strings(sub.segments), emb, sub.meta)
 
