@@ -77,6 +77,9 @@ def test_stream_matches_memory(demo_files, memory_run, tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["engine"]["name"] == "stream" and manifest["engine"]["head"][0] == "segment"
     assert manifest["engine"]["before_chunks"] == ["dedup"] and "dedup" in manifest["timings_s"]
+    peaks = manifest["peak_rss_mib"]  # the main process's peak after each step: it never falls
+    assert list(peaks)[:3] == ["ingest", "dedup", "chunks"] and "themes" in peaks
+    assert all(a <= b for a, b in zip(list(peaks.values()), list(peaks.values())[1:]))
     assert (tmp_path / "report.html").exists()
 
 
@@ -122,6 +125,36 @@ def test_embedding_file_appends_and_unlinks(tmp_path):
     arr = f.open()
     assert arr.shape == (5, 4) and arr.dtype == np.float16 and arr[:3].sum() == 12
     assert not f.path.exists()  # unlinked once mapped: nothing left behind
+
+
+def test_row_blocks_read_a_mapped_file_block_by_block(tmp_path):
+    from voclens.engine.store import row_blocks
+
+    f = EmbeddingFile(dtype="float16", folder=tmp_path)
+    data = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
+    f.append(data)
+    arr = f.open()
+    blocks = list(row_blocks(arr, size=3))
+    assert [(a, b) for a, b, _ in blocks] == [(0, 3), (3, 6), (6, 7)]
+    assert all(x.dtype == np.float32 for *_, x in blocks)
+    assert np.array_equal(np.vstack([x for *_, x in blocks]), data)
+    rows = np.array([6, 1, 4])
+    picked = np.vstack([x for *_, x in row_blocks(arr, rows, size=2)])
+    assert np.array_equal(picked, data[rows])
+    assert np.array_equal(arr[:], data)  # released pages are read again from the file
+
+
+def test_chunk_word_lists_share_strings_and_empties():
+    import pandas as pd
+
+    from voclens.engine.run import share_strings
+
+    words = ["".join(["配", "送"]), "".join(["配", "送"])]  # equal, distinct objects
+    frame = pd.DataFrame({"terms": [[words[0]], [words[1], "梱包"], []], "brands": [[], [], []], "n": [1, 2, 3]})
+    out = share_strings(frame.copy())
+    assert out["terms"].tolist() == [["配送"], ["配送", "梱包"], []] and out["n"].tolist() == [1, 2, 3]
+    assert out["terms"].iat[0][0] is out["terms"].iat[1][0]  # one string object per distinct word
+    assert out["brands"].iat[0] is out["brands"].iat[2] == []  # one empty list per column
 
 
 def test_chunk_metas_add_up():

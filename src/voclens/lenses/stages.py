@@ -241,16 +241,17 @@ def document_lenses(seg: pd.DataFrame, docs: pd.DataFrame | None = None) -> pd.D
     w = (seg["end"] - seg["start"]).clip(lower=1).to_numpy(dtype=float)
     out = {}
     for name in ("job_type", "journey_stage"):
-        frame = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "label": seg[name].to_numpy(), "w": w * seg[f"{name}_p"].to_numpy()})
+        # labels as stored (.array): .to_numpy() would make a Python string per segment
+        frame = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "label": seg[name].array, "w": w * seg[f"{name}_p"].to_numpy()})
         frame.loc[frame["label"] == "none", "w"] *= 1e-3  # 'none' wins only when nothing else is said
         best = frame.groupby(["doc_id", "label"])["w"].sum().reset_index().sort_values(["doc_id", "w", "label"], ascending=[True, False, True])
         out[name] = best.drop_duplicates("doc_id").set_index("doc_id")["label"]
     # the most actionable intent a confident segment expresses (a complaint outranks praise in the
     # same review); with no confident segment, the length-weighted majority
     rank = {k: i for i, k in enumerate(INTENT_PRIORITY)}
-    confident = seg[seg["intent_p"] >= 0.5]
+    confident = seg.loc[seg["intent_p"].to_numpy() >= 0.5, ["doc_id", "intent"]]  # two columns, not the whole table
     intent = confident.assign(r=confident["intent"].map(rank)).groupby("doc_id")["r"].min().map(dict(enumerate(INTENT_PRIORITY)))
-    frame = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "label": seg["intent"].to_numpy(), "w": w})
+    frame = pd.DataFrame({"doc_id": seg["doc_id"].to_numpy(), "label": seg["intent"].array, "w": w})
     majority = frame.groupby(["doc_id", "label"])["w"].sum().reset_index().sort_values(["doc_id", "w"], ascending=[True, False])
     out["intent"] = intent.reindex(seg["doc_id"].unique()).fillna(majority.drop_duplicates("doc_id").set_index("doc_id")["label"])
     out["pain_point"] = seg.groupby("doc_id")["pain_point"].max().astype(np.int8)
