@@ -196,8 +196,13 @@ def propose_goals(corpus: Corpus, top: int = 5) -> pd.DataFrame:
     # problems first (by impact), then the leading strengths, as seed 000 asks for both
     chosen = themes.sort_values("impact_rank")
     picks = list(chosen[chosen["pxp"] != "POD"].head(top).itertuples()) + list(chosen[chosen["pxp"] == "POD"].head(max(1, top // 3)).itertuples())
+    # the columns the proxies and quotes read: a theme's rows with every column were a copy of a
+    # big slice of the (largest) table per goal
+    used = ["theme_id", "doc_id", "intent", "sentiment", "pain_point", "p_positive", "p_negative", "pain_p", "theme_similarity", "text"]
+    seg = seg[[c for c in used if c in seg]]
+    theme_ids = seg["theme_id"].to_numpy()
     for t in picks:
-        s = seg[seg["theme_id"] == t.theme_id]
+        s = seg[theme_ids == t.theme_id]
         stage, job, pxp = t.dominant_stage, t.dominant_job, t.pxp
         depts = list(t.departments)
         kpi = choose_kpi(stage, job, pxp, depts, has_rating, list(t.keywords))
