@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from voclens.social.sns import explode_lists
 from voclens.social.watchlist import Watchlist
 from voclens.trends.weekly import proportion_test, week_index
 
@@ -28,7 +29,7 @@ def _signed(sent: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _mentions(seg: pd.DataFrame) -> pd.DataFrame:
     cols = ["seg_id", "doc_id", "brands", *[c for c in ("sentiment",) if c in seg]]
-    ex = seg[cols].explode("brands").dropna(subset=["brands"]).rename(columns={"brands": "brand"})
+    ex = explode_lists(seg[cols], "brands").rename(columns={"brands": "brand"})
     if "sentiment" not in ex:
         ex["sentiment"] = "neutral"
     return ex

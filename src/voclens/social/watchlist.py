@@ -36,6 +36,7 @@ from scipy.stats import poisson
 from voclens.config import read_toml
 from voclens.errors import ConfigError
 from voclens.social.fold import Entry, Matcher, fold
+from voclens.social.sns import explode_lists
 
 ROLES = ("own", "competitor", "product")
 ALERT_RULES = ("any", "first", "spike")
@@ -133,8 +134,7 @@ def hit_table(seg: pd.DataFrame, docs: pd.DataFrame, watch: Watchlist, n_quotes:
     cols = ["term", "severity", "alert", "n_segments", "n_documents", "reach", "negative_share", "quotes"]
     if "watch_terms" not in seg or not len(seg):
         return pd.DataFrame(columns=cols)
-    ex = seg[["seg_id", "doc_id", "text", "watch_terms", *(["sentiment"] if "sentiment" in seg else [])]].explode("watch_terms")
-    ex = ex[ex["watch_terms"].notna()]
+    ex = explode_lists(seg[["seg_id", "doc_id", "text", "watch_terms", *(["sentiment"] if "sentiment" in seg else [])]], "watch_terms")
     if ex.empty:
         return pd.DataFrame(columns=cols)
     reach = docs.set_index("doc_id")["reach"] if "reach" in docs else pd.Series(1.0, index=docs["doc_id"])
@@ -166,7 +166,7 @@ def watch_weekly_rows(seg: pd.DataFrame, docs: pd.DataFrame, period: str | None 
     week = seg["doc_id"].map(dict(zip(docs["doc_id"], iso_week(docs["date"]))))
     base = pd.DataFrame({"week": week, "doc_id": seg["doc_id"], "term": seg["watch_terms"]})[week.notna().to_numpy()]
     totals = base.groupby("week").size().rename("total_segments")
-    ex = base.explode("term").dropna(subset=["term"])
+    ex = explode_lists(base, "term")
     if ex.empty:
         return pd.DataFrame(columns=cols)
     agg = ex.groupby(["term", "week"]).agg(n_segments=("doc_id", "size"), n_documents=("doc_id", "nunique")).reset_index()
