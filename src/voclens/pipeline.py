@@ -19,6 +19,7 @@ documents, instead of on top of every segment's results (a million posts' duplic
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence, runtime_checkable
@@ -59,7 +60,6 @@ def peak_rss_mib() -> float | None:
     after which it jumps is the one that set the peak."""
     try:
         import resource
-        import sys
     except ImportError:  # Windows
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -13,6 +13,7 @@ from sklearn.cluster import KMeans
 
 from voclens.corpus import Corpus
 from voclens.embed.base import unit_rows
+from voclens.engine.store import row_blocks
 from voclens.pipeline import RunContext
 from voclens.store.edits import merge_map
 from voclens.store.identity import CENTROID_MOMENTUM, WARM_KEEP_THRESHOLD, absorbed, assign, score_matrix
@@ -24,8 +25,6 @@ REGISTRY_COLUMNS = ["theme_uid", "label", "keywords", "centroid", "n_seen", "fir
 
 def theme_centroids(seg: pd.DataFrame, emb: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Unit mean embedding of each theme's segments, in the embedder's own space."""
-    from voclens.engine.store import row_blocks
-
     out = np.zeros((k, emb.shape[1]), dtype=np.float32)
     ok = np.flatnonzero(labels >= 0)
     for a, b, block in row_blocks(emb, ok):  # emb may be a memory-mapped file of any size
@@ -35,8 +34,6 @@ def theme_centroids(seg: pd.DataFrame, emb: np.ndarray, labels: np.ndarray, k: i
 
 def _mean_rows(emb: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Mean of ``emb[rows]`` in float32, read in blocks (zeros when there are no rows)."""
-    from voclens.engine.store import row_blocks
-
     total = np.zeros(emb.shape[1], dtype=np.float64)
     for _, _, block in row_blocks(emb, rows):
         total += block.sum(axis=0, dtype=np.float64)

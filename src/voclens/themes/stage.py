@@ -15,6 +15,7 @@ import pandas as pd
 
 from voclens.corpus import Corpus
 from voclens.embed.base import unit_rows
+from voclens.engine.store import release_pages
 from voclens.pipeline import RunContext
 from voclens.themes.cluster import AutoKMeans
 from voclens.themes.features import HybridFeatures
@@ -200,7 +201,7 @@ def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarra
         keep = np.flatnonzero(in_sample[first:first + len(d_emb)])
         fit_emb.append(d_emb[keep])
         fit_terms.extend(d_terms[i] for i in keep)
-        _release(embeddings)  # chunk by chunk: a whole pass would leave every page resident
+        release_pages(embeddings)  # chunk by chunk: a whole pass would leave every page resident
     features.fit(np.vstack(fit_emb), fit_terms)
     del fit_emb, fit_terms
 
@@ -214,7 +215,7 @@ def _context_features(features, embeddings, rows: np.ndarray, doc_ids: np.ndarra
             x = np.empty((len(rows), xs.shape[1]), dtype=np.float32)
             x_doc = np.empty((n_docs, xd.shape[1]), dtype=np.float32)
         x[a:b], x_doc[first:first + len(xd)] = xs, xd
-        _release(embeddings)
+        release_pages(embeddings)
     return x, x_doc
 
 
@@ -244,13 +245,6 @@ def _documents_chunk(embeddings, rows: np.ndarray, index: np.ndarray, terms: lis
     for i, ts in zip(local, terms):
         doc_terms[i].extend(ts)
     return first, unit_rows(doc_emb), doc_terms
-
-
-def _release(embeddings) -> None:
-    """Give back the pages of a memory-mapped file once read, so they do not count as resident."""
-    from voclens.engine.store import release_pages
-
-    release_pages(embeddings)
 
 
 def _renumber_by_size(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
