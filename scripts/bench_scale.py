@@ -181,6 +181,8 @@ def child_voclens(csv: Path, where: dict, engine: str, workers: int) -> dict:
         "unassigned": float((docs["theme_id"] < 0).mean()), "peak_tree_mib": peak.peak / 2**20,
         "engine": corpus.meta.get("engine", {}).get("name"), "timings": corpus.meta.get("timings", {}),
         "peak_rss_mib": corpus.meta.get("peak_rss_mib", {}),
+        "embedded_texts": corpus.meta.get("embedded_texts"),
+        "distinct_segments": int(corpus.segments["norm"].nunique()) if "norm" in corpus.segments else None,
     }
 
 
@@ -361,6 +363,9 @@ def main(argv: list[str] | None = None) -> None:
             print("    stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items()), flush=True)
         if r.get("peak_rss_mib"):  # the main process's peak so far after each step: where it jumps is what set it
             print("    peak MiB after: " + ", ".join(f"{k} {v:.0f}" for k, v in r["peak_rss_mib"].items() if v), flush=True)
+        if r.get("embedded_texts"):  # voclens embeds a repeated segment text once per chunk
+            print(f"    segment texts embedded: {r['embedded_texts']:,} of {r['segments']:,} "
+                  f"(distinct in the whole corpus: {r['distinct_segments'] or 0:,})", flush=True)
         if args.write:  # written as it goes: a long run that is stopped keeps its finished rows
             _write(Path(args.write), [*lines, "", "_(run in progress)_"])
     for p in tmp.glob("t*"):

