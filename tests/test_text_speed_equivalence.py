@@ -70,3 +70,43 @@ def test_repeated_texts_in_a_chunk_reuse_results_without_sharing_lists():
     terms = _terms_chunk(texts)
     assert terms == [_terms_chunk([t])[0] for t in texts]
     assert terms[1][0] is not terms[3][0]
+
+
+def test_cue_hits_over_tokens_match_spacy_matchers():
+    """The cue counts taken straight from the tokens equal spaCy's PhraseMatcher + Matcher over a
+    Doc, on the team's lens corpus (full of cue phrases), clause-like fragments and noise."""
+    import csv
+    from pathlib import Path
+
+    from voclens.lenses import cues as cues_mod
+    from voclens.text.tokenize import doc_from_tokens, japanese_nlp
+
+    cues = cues_mod.load_cues()
+    assert cues.fast is not None  # the shipped cues.toml has only one-token tag/lemma patterns
+    root = Path(__file__).resolve().parents[1] / "corpora" / "lenses"
+    texts = [row["text"] for f in sorted(root.glob("*.tsv"))
+             for row in csv.DictReader(f.open(encoding="utf-8"), delimiter="\t")]
+    texts += ["ですか？ですかね。かしら", "下さいください下さい", "チェックインチェックイン", ""]
+    texts += _random_texts(500, seed=11)
+    nlp = japanese_nlp()
+    fired = 0
+    for text in texts:
+        toks = tokenize(text)
+        doc = doc_from_tokens(nlp.vocab, text, toks)
+        want: dict[str, int] = {}
+        for match_id, _, _ in list(cues.phrase_matcher(doc)) + list(cues.matcher(doc)):
+            name = nlp.vocab.strings[match_id]
+            want[name] = want.get(name, 0) + 1
+        got = cues_mod.cue_hits(text, toks)
+        assert got == want, text
+        fired += bool(got)
+    assert fired > len(texts) // 4  # the comparison is not between empty dicts
+
+
+def test_cue_patterns_beyond_one_token_tag_and_lemma_use_spacy():
+    from voclens.lenses.cues import _fast_cues
+
+    simple = [{"name": "q", "patterns": [[{"TAG": {"REGEX": "^助詞"}, "LEMMA": {"IN": ["か"]}}]]}]
+    assert _fast_cues(simple, {}) is not None
+    for pattern in ([{"LEMMA": "か"}, {"LEMMA": "ね"}], [{"LEMMA": "か", "OP": "?"}], [{"POS": "ADP"}]):
+        assert _fast_cues([{"name": "q", "patterns": [pattern]}], {}) is None  # spaCy's Matcher decides

@@ -249,6 +249,11 @@ def doc_from_tokens(vocab, text: str, toks: list[Token]):
 _TAGS: dict[tuple[str, str, str], tuple[str, str]] = {}  # (pos, pos2, pos3) -> (UPOS, tag): a few hundred
 
 
+def tag_of(t: Token) -> str:
+    """The UniDic tag a spaCy ``Doc`` built from ``t`` carries (名詞-普通名詞-一般)."""
+    return (_TAGS.get(t[3:6]) or _upos_tag(t.pos, t.pos2, t.pos3))[1]
+
+
 def _upos_tag(pos: str, pos2: str, pos3: str) -> tuple[str, str]:
     """UPOS and the UniDic tag (名詞-普通名詞-一般) of one POS triple, memoised in ``_TAGS``."""
     upos = "PROPN" if pos2 == "固有名詞" else ("NUM" if pos2 == "数詞" else _UPOS.get(pos, "X"))
