@@ -130,10 +130,33 @@ def _csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
         # pandas 3 gives text the "str" dtype, older pandas "object": both are escaped
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             sep = "\n" if col in ("quote_texts", "actions") else "、"
+            text = _text_column(out[col], sep)
+            if text is not None:  # every cell text or a list of texts: joined and escaped in bulk
+                formula = text.str.startswith(_FORMULA_START).to_numpy(dtype=bool)
+                out[col] = text.where(~formula, "'" + text) if formula.any() else text
+                continue
             out[col] = out[col].astype(object).map(lambda v, sep=sep: _safe_cell(_flat(v, sep)))
         elif pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(4)
     return out
+
+
+def _text_column(col: pd.Series, sep: str) -> pd.Series | None:
+    """``col`` as one text per cell when every cell is a text or a list of texts (the common
+    case, converted without a Python call per cell), else None: the cell-by-cell path decides."""
+    kind = pd.api.types.infer_dtype(col, skipna=False)
+    if kind == "string":
+        return col.astype(object)
+    if kind != "mixed":
+        return None
+    values = col.to_numpy(dtype=object)
+    if not all(type(v) is list for v in values):
+        return None
+    try:
+        joined = [sep.join(v) if v else "" for v in values]
+    except TypeError:  # a list holding numbers or None: str() them cell by cell
+        return None
+    return pd.Series(joined, index=col.index, dtype=object)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
