@@ -17,8 +17,8 @@ class UseEmbedder:
 
     ``cached=True`` (default) runs the package's weights through ``CachedUseForward``, which
     computes each vocabulary piece's context-free first layers once (~1.5x faster, the same
-    vectors up to float rounding), on pieces cut by the C++ ``sentencepiece`` library when it is
-    installed (``pieces``); ``cached=False`` runs the package's own forward pass."""
+    vectors up to float rounding) on pieces cut by ``piece_tokenizer`` (the C++ sentencepiece
+    library, with the package's ids); ``cached=False`` runs the package's own forward pass."""
 
     dim = 512
 

@@ -21,7 +21,7 @@ from importlib import resources
 
 import numpy as np
 
-from voclens.text.tokenize import Token, doc_from_tokens, japanese_nlp, tag_of
+from voclens.text.tokenize import Token, doc_from_tokens, japanese_nlp, upos_and_tag
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class FastCues:
                     hits[group] = hits.get(group, 0) + 1
         for group, tag_re, allowed in self.tokens:
             for t, lemma in zip(toks, lemmas):
-                if (allowed is None or lemma in allowed) and (tag_re is None or tag_re.search(tag_of(t))):
+                if (allowed is None or lemma in allowed) and (tag_re is None or tag_re.search(upos_and_tag(t)[1])):
                     hits[group] = hits.get(group, 0) + 1
         return hits
 

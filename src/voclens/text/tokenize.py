@@ -240,7 +240,7 @@ def doc_from_tokens(vocab, text: str, toks: list[Token]):
         words.append(t.surface)
         spaces.append(nxt > end and text[end] == " ")
         lemmas.append(t.lemma)
-        upos, tag = _TAGS.get(t[3:6]) or _upos_tag(t.pos, t.pos2, t.pos3)
+        upos, tag = upos_and_tag(t)
         pos.append(upos)
         tags.append(tag)
     return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos, tags=tags)
@@ -249,9 +249,9 @@ def doc_from_tokens(vocab, text: str, toks: list[Token]):
 _TAGS: dict[tuple[str, str, str], tuple[str, str]] = {}  # (pos, pos2, pos3) -> (UPOS, tag): a few hundred
 
 
-def tag_of(t: Token) -> str:
-    """The UniDic tag a spaCy ``Doc`` built from ``t`` carries (名詞-普通名詞-一般)."""
-    return (_TAGS.get(t[3:6]) or _upos_tag(t.pos, t.pos2, t.pos3))[1]
+def upos_and_tag(t: Token) -> tuple[str, str]:
+    """The UPOS and UniDic tag (名詞-普通名詞-一般) a spaCy ``Doc`` built from ``t`` carries."""
+    return _TAGS.get(t[3:6]) or _upos_tag(t.pos, t.pos2, t.pos3)
 
 
 def _upos_tag(pos: str, pos2: str, pos3: str) -> tuple[str, str]:
