@@ -71,3 +71,31 @@ def test_class_tfidf_surfaces_distinctive_terms():
 def test_labels_skip_contained_words():
     assert make_label(["配送遅延", "配送", "遅い"]) == "配送遅延・遅い"
     assert make_label(["電話", "繋がらない", "窓口"]) == "電話・繋がらない"
+
+
+def test_document_counts_summed_from_segments_give_the_concatenated_terms_features():
+    """The themes stage counts each segment's terms once and sums them per document; the
+    features equal those of the documents' concatenated terms, bit for bit, and the counts path
+    equals the fitted TF-IDF vectorizer's own."""
+    from voclens.themes.stage import membership
+
+    rng = np.random.default_rng(3)
+    vocab = ["配送", "遅延", "梱包", "返金", "アプリ", "ログイン", "ポイント", "接客", "味", "価格", "在庫", "予約"]
+    seg_terms = [list(rng.choice(vocab, size=rng.integers(0, 5))) for _ in range(600)]
+    owner = np.sort(rng.integers(0, 250, size=600))
+    owner = np.unique(owner, return_inverse=True)[1]
+    n_docs = int(owner.max()) + 1
+    doc_terms = [[] for _ in range(n_docs)]
+    for d, ts in zip(owner, seg_terms):
+        doc_terms[d].extend(ts)
+    emb = rng.standard_normal((n_docs, 16)).astype(np.float32)
+    f = HybridFeatures(dims=8, n_lsa=6).fit(emb, doc_terms)
+    assert f.svd_ is not None
+    summed = (membership(owner, n_docs) @ f.counts(seg_terms)).tocsr()
+    summed.sort_indices()
+    assert np.array_equal(f.transform(emb, counts=summed), f.transform(emb, doc_terms))
+    assert np.array_equal(f.tfidf_.transform(f.counts(doc_terms)).toarray(), f.vectorizer_.transform(doc_terms).toarray())
+    y = rng.random((600, 1), dtype=np.float32)
+    want = np.zeros((n_docs, 3), np.float32)
+    np.add.at(want, owner, np.hstack([y, y * 2, y * 3]))
+    assert np.array_equal(membership(owner, n_docs) @ np.hstack([y, y * 2, y * 3]), want)  # np.add.at's sums

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 
 from voclens.embed.base import unit_rows
 from voclens.errors import NotFittedError
@@ -50,6 +50,8 @@ class HybridFeatures:
             if x is not None and x.shape[1] >= 3:
                 k = int(min(self.n_lsa, x.shape[1] - 1, len(idx) - 1))
                 self.vectorizer_ = vec
+                # the same weighting as vec's, applicable to counts summed over segments
+                self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(CountVectorizer.transform(vec, sample_terms))
                 self.svd_ = TruncatedSVD(k, random_state=self.seed).fit(x)
                 lsa = self.svd_.transform(x)
                 self.lsa_mean_ = lsa.mean(axis=0)
@@ -59,15 +61,26 @@ class HybridFeatures:
         self.pca_ = PCA(d, random_state=self.seed).fit(joined)
         return self
 
-    def transform(self, embeddings: np.ndarray, terms: list[list[str]]) -> np.ndarray:
+    def counts(self, terms: list[list[str]]):
+        """Term counts over the fitted vocabulary (None when no lexical part was fitted). Counts
+        add up: a document's row is the sum of its segments' rows (``transform(counts=...)``)."""
+        if getattr(self, "svd_", None) is None:
+            return None
+        return CountVectorizer.transform(self.vectorizer_, terms)
+
+    def transform(self, embeddings: np.ndarray, terms: list[list[str]] | None = None, counts=None) -> np.ndarray:
+        """Features of rows given their terms, or their ``counts`` (CSR with sorted indices, as
+        ``counts()`` gives: the same values in the same order, so the same result)."""
         if not hasattr(self, "pca_"):
             raise NotFittedError("HybridFeatures is not fitted yet. Call fit(embeddings, terms) first.")
+        if self.svd_ is not None and counts is None:
+            counts = self.counts(terms)
         out = np.empty((len(embeddings), self.pca_.n_components_), dtype=np.float32)
         step = 20000  # bounded memory: transform in chunks
         for a in range(0, len(embeddings), step):
             parts = [unit_rows(embeddings[a:a + step].astype(np.float32) - self.emb_mean_)]
             if self.svd_ is not None:
-                lsa = self.svd_.transform(self.vectorizer_.transform(terms[a:a + step]))
+                lsa = self.svd_.transform(self.tfidf_.transform(counts[a:a + step]))
                 parts.append(self.lexical_weight * unit_rows(lsa - self.lsa_mean_))
             out[a:a + step] = unit_rows(self.pca_.transform(np.hstack(parts)))
         return out
