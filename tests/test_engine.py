@@ -28,7 +28,7 @@ def _same(a, b, *, emb_tol: float):
     # per-document stages see the same inputs: identical labels
     for col in ("sentiment", "job_type", "journey_stage", "intent"):
         assert (a.segments[col].to_numpy() == b.segments[col].to_numpy()).all(), col
-    # the dedup stage runs before the chunks in the streaming engines, after them in memory
+    # the dedup stage runs beside the chunks in the streaming engines, after them in memory
     for col in ("dup_group", "dup_count", "dup_kind", "campaign"):
         assert (a.documents[col].to_numpy() == b.documents[col].to_numpy()).all(), col
     assert a.meta["duplicates"] == b.meta["duplicates"]
@@ -60,6 +60,62 @@ def test_only_leading_input_only_stages_are_hoisted():
     assert hoist([S("x", input_only=True, chunkable=True)])[0] == []  # chunkable stages belong to the head
 
 
+class _Marker:
+    """An input-only stage that writes one document column (or, with ``fail``, raises)."""
+
+    name, requires, chunkable, input_only = "marker", ("documents.text",), False, True
+
+    def __init__(self, fail: bool = False, assigns=("documents.marker",)):
+        self.fail, self.assigns = fail, assigns
+
+    def __call__(self, corpus, ctx):
+        import os
+
+        if self.fail:
+            raise ValueError("marker failed: fix the marker")
+        corpus.documents = corpus.documents.assign(marker=corpus.documents["text"].str.len(), marker_pid=os.getpid())
+        corpus.meta["marker"] = {"documents": len(corpus.documents)}
+        return corpus
+
+
+def _head_and(stage):
+    from voclens.pipeline import Pipeline
+    from voclens.text.stages import Segmenter
+
+    return Pipeline([Segmenter(), stage])
+
+
+def test_input_only_stages_run_beside_the_chunks(tmp_path):
+    import os
+
+    from voclens.corpus import Corpus
+    from voclens.engine import run_pipeline
+    from voclens.pipeline import RunContext
+
+    import pandas as pd
+
+    docs = pd.DataFrame({"doc_id": np.arange(40), "text": [f"配送は早かったが梱包が雑でした。{i}" for i in range(40)]})
+    settings = Settings.load(overrides={"engine.name": "stream", "engine.chunk_docs": 10, "run.n_jobs": 2})
+    out = run_pipeline(_head_and(_Marker()), Corpus(documents=docs.copy()), RunContext(settings=settings))
+    assert out.meta["engine"]["beside_chunks"] == ["marker"] and out.meta["engine"]["before_chunks"] == []
+    assert (out.documents["marker"].to_numpy() == docs["text"].str.len().to_numpy()).all()
+    assert (out.documents["marker_pid"] != os.getpid()).all()  # it ran in its own process
+    assert out.meta["marker"] == {"documents": 40} and "marker" in out.meta["timings"]
+    assert out.segments["doc_id"].nunique() == 40 and out.meta["chunks"] == 4  # the chunks ran as usual
+    # its error reaches the caller as raised
+    with pytest.raises(ValueError, match="fix the marker"):
+        run_pipeline(_head_and(_Marker(fail=True)), Corpus(documents=docs.copy()), RunContext(settings=settings))
+    # one core, or a stage writing more than document columns: it runs before the chunks, here
+    for stage, jobs in ((_Marker(), 1), (_Marker(assigns=("documents.marker", "segments.x")), 2)):
+        s = settings.merge({"run.n_jobs": jobs})
+        if "segments.x" in stage.assigns:
+            with pytest.raises(StageContractError):  # it ran in this process, so the contract check sees it
+                run_pipeline(_head_and(stage), Corpus(documents=docs.copy()), RunContext(settings=s))
+            continue
+        out = run_pipeline(_head_and(stage), Corpus(documents=docs.copy()), RunContext(settings=s))
+        assert out.meta["engine"]["before_chunks"] == ["marker"] and (out.documents["marker_pid"] == os.getpid()).all()
+
+
 def test_auto_streams_only_above_one_chunk():
     s = Settings.load(overrides={"engine.chunk_docs": 100})
     assert choose_engine(s, 100) == "memory" and choose_engine(s, 101) == "stream"
@@ -76,9 +132,9 @@ def test_stream_matches_memory(demo_files, memory_run, tmp_path):
 
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["engine"]["name"] == "stream" and manifest["engine"]["head"][0] == "segment"
-    assert manifest["engine"]["before_chunks"] == ["dedup"] and "dedup" in manifest["timings_s"]
+    assert manifest["engine"]["beside_chunks"] == ["dedup"] and "dedup" in manifest["timings_s"]
     peaks = manifest["peak_rss_mib"]  # the main process's peak after each step: it never falls
-    assert list(peaks)[:3] == ["ingest", "dedup", "chunks"] and "themes" in peaks
+    assert list(peaks)[:3] == ["ingest", "chunks", "dedup"] and "themes" in peaks
     assert all(a <= b for a, b in zip(list(peaks.values()), list(peaks.values())[1:]))
     # a repeated segment text is embedded once per chunk: the counts add up over the chunks
     ids, size = memory_run.documents["doc_id"].to_numpy(), CHUNK["engine.chunk_docs"]

@@ -12,9 +12,9 @@ on chunks of documents in any order and on any worker. Stages without it see the
 
 A corpus-wide stage may set ``input_only = True``: it reads only what ingest produced (documents
 and original texts) and no chunkable stage reads what it writes, so its result does not depend on
-where it runs. Those engines then run it before the chunks, while the main process holds only the
-documents, instead of on top of every segment's results (a million posts' duplicate search needs
-~2 GB while it works).
+where it runs. Those engines then run it beside the chunks in a forked process (or before them on
+one core) instead of on top of every segment's results (a million posts' duplicate search needs
+~2 GB while it works), and it no longer holds up the chunks.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class DedupStage:
 
     name = "dedup"
     chunkable = False  # groups span the whole corpus
-    input_only = True  # reads the original texts, dates and authors only: engines run it before the chunks
+    input_only = True  # reads the original texts, dates and authors only: engines run it beside the chunks
     requires = ("documents.text",)
     assigns = ("documents.dup_group", "documents.dup_count", "documents.dup_kind", "documents.campaign")
 
