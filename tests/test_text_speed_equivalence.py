@@ -72,6 +72,17 @@ def test_repeated_texts_in_a_chunk_reuse_results_without_sharing_lists():
     assert terms[1][0] is not terms[3][0]
 
 
+def test_hashed_ngrams_of_repeated_texts_are_the_hasher_rows():
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    hasher = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), n_features=2**12, alternate_sign=False, norm=None)
+    texts = ["特になし", "配送が遅い", "特になし", "梱包が雑", "配送が遅い", "特になし"]
+    [(_, _, got)] = _terms_chunk(texts, hasher=hasher)
+    want = hasher.transform(texts)
+    assert got.shape == want.shape and (got != want).nnz == 0
+    assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all()
+
+
 def test_cue_hits_over_tokens_match_spacy_matchers():
     """The cue counts taken straight from the tokens equal spaCy's PhraseMatcher + Matcher over a
     Doc, on the team's lens corpus (full of cue phrases), clause-like fragments and noise."""

@@ -103,8 +103,10 @@ def _terms(texts, features: dict | None, hasher):
     features = features or {}
     out, dense = [], {name: [] for name in features}
     seen: dict[str, int] = {}  # a repeated segment (ありがとうございました。) reuses its first result
-    for text in texts:
+    first = np.empty(len(texts), dtype=np.int64)  # row of each text's first occurrence
+    for i, text in enumerate(texts):
         k = seen.get(text)
+        first[i] = i if k is None else k
         if k is not None:
             out.append((list(out[k][0]), list(out[k][1])))
             for name in features:
@@ -118,7 +120,17 @@ def _terms(texts, features: dict | None, hasher):
     if not features and hasher is None:
         return out
     arrays = {n: np.vstack(v).astype(np.float32) if v else None for n, v in dense.items()}
-    return [(out, arrays, hasher.transform(texts) if hasher is not None else None)]
+    return [(out, arrays, _hashed(hasher, texts, first) if hasher is not None else None)]
+
+
+def _hashed(hasher, texts, first: np.ndarray):
+    """``hasher.transform(texts)`` with each distinct text hashed once (the same rows)."""
+    uniq = np.flatnonzero(first == np.arange(len(texts)))
+    if len(uniq) == len(texts):
+        return hasher.transform(texts)
+    rows = np.empty(len(texts), dtype=np.int64)  # text i's row among the distinct texts
+    rows[uniq] = np.arange(len(uniq))
+    return hasher.transform([texts[i] for i in uniq])[rows[first]]
 
 
 class Segmenter:
