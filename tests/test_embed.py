@@ -110,3 +110,14 @@ def test_missing_sentence_transformers_names_the_install_command(monkeypatch):
 
     with pytest.raises(MissingDependencyError, match=r"pip install torch==2\.13\.0"):
         SentenceTransformerEmbedder("whatever")
+
+
+def test_distinct_windows_are_numbered_in_order_of_appearance():
+    from voclens.embed.use_fast import _distinct_rows
+
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 4, size=(500, 5)) * 40000  # few distinct rows, values up to 120,000 (17 bits)
+    first, key = _distinct_rows(rows)
+    assert (np.diff(first) > 0).all() and (rows[first][key] == rows).all()
+    assert len(first) == len({tuple(r) for r in rows})
+    assert [key[i] for i in first] == list(range(len(first)))
