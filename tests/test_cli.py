@@ -165,3 +165,33 @@ def test_tables_written_in_slices_read_back_whole(demo_run, tmp_path, monkeypatc
     back = pd.read_parquet(tmp_path / "s.parquet")
     assert len(back) == len(seg) and back["terms"].iloc[:7].isna().all()
     assert [list(x) for x in back["terms"].iloc[7:]] == [list(x) for x in seg["terms"].iloc[7:]]
+
+
+def test_large_tables_written_by_worker_processes_are_the_same_bytes(demo_run, tmp_path, monkeypatch):
+    """ParallelCsv: slices formatted and written by forked workers, parts joined in order, give
+    the file a sequential write gives; a worker's error is raised and no part file is left."""
+    from voclens import outputs
+
+    _, out = demo_run
+    seg = pd.read_parquet(out / "segments.parquet")
+    monkeypatch.setattr(outputs, "PARALLEL_CSV_ROWS", 100)
+    monkeypatch.setattr(outputs, "ROWS_PER_SLICE", 333)  # more pieces than workers
+    csv = outputs.ParallelCsv(2)
+    csv.add(seg, tmp_path / "par.csv")
+    csv.add(seg.head(50), tmp_path / "small.csv")  # below the threshold: written at once
+    assert (tmp_path / "small.csv").exists() and not (tmp_path / "par.csv").exists()
+    csv.start()
+    csv.finish()
+    outputs._write_csv(seg, tmp_path / "seq.csv")
+    assert (tmp_path / "par.csv").read_bytes() == (tmp_path / "seq.csv").read_bytes()
+    assert not list(tmp_path.glob("*.part*"))
+    def fail(part):
+        raise ValueError("cannot format: fix the table")
+
+    monkeypatch.setattr(outputs, "_csv_cells", fail)  # the workers are forked after this: they fail
+    csv = outputs.ParallelCsv(2)
+    csv.add(seg, tmp_path / "bad.csv")
+    csv.start()
+    with pytest.raises(ValueError, match="fix the table"):
+        csv.finish()
+    assert not list(tmp_path.glob("*.part*"))
