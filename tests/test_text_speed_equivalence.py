@@ -121,3 +121,39 @@ def test_cue_patterns_beyond_one_token_tag_and_lemma_use_spacy():
     assert _fast_cues(simple, {}) is not None
     for pattern in ([{"LEMMA": "か"}, {"LEMMA": "ね"}], [{"LEMMA": "か", "OP": "?"}], [{"POS": "ADP"}]):
         assert _fast_cues([{"name": "q", "patterns": [pattern]}], {}) is None  # spaCy's Matcher decides
+
+
+def test_tokenizer_stage_runs_each_distinct_text_once_and_fills_every_row():
+    import numpy as np
+    import pandas as pd
+
+    from voclens.config import Settings
+    from voclens.corpus import Corpus
+    from voclens.lenses.linear import token_featurizers
+    from voclens.pipeline import RunContext
+    from voclens.text import stages
+
+    features, ngrams, prepare = token_featurizers()
+    base = ["特になし", "配送は早かったが、梱包が雑でした", "アプリが落ちる😡", "店員さんの対応が神"]
+    texts = base * 700  # repeats further apart than one map_chunks slice (2,000 items)
+    seg = pd.DataFrame({"seg_id": np.arange(len(texts)), "doc_id": np.arange(len(texts)), "norm": texts})
+    calls = []
+    real = stages._terms
+
+    def counting(chunk, *a):
+        calls.append(len(chunk))
+        return real(chunk, *a)
+
+    stages._terms = counting
+    try:
+        corpus = stages.Tokenizer(features, ngrams, prepare)(Corpus(segments=seg.copy()), RunContext(Settings.load(overrides={"run.n_jobs": 1})))
+    finally:
+        stages._terms = real
+    assert sum(calls) == len(base)
+    [(alone, dense, hashed)] = _terms_chunk(base, features=features, hasher=ngrams[1])
+    for i in range(len(texts)):
+        assert (corpus.segments["terms"][i], corpus.segments["nouns"][i]) == alone[i % 4]
+        for name in features:
+            assert np.array_equal(corpus.features[name][i], dense[name][i % 4])
+    assert (corpus.features[ngrams[0]] != hashed[np.arange(len(texts)) % 4]).nnz == 0
+    assert corpus.segments["terms"][1] is not corpus.segments["terms"][5]  # no two cells share a list

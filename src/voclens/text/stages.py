@@ -196,7 +196,12 @@ class Tokenizer:
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         if self.prepare is not None:
             self.prepare()
-        texts = corpus.segments["norm"].tolist()
+        # each distinct text once (a chunk of posts repeats a quarter of its segment texts:
+        # ありがとうございました。, 特になし), then every row gets its text's results
+        index: dict[str, int] = {}
+        row = np.fromiter((index.setdefault(t, len(index)) for t in corpus.segments["norm"].tolist()),
+                          dtype=np.int64, count=len(corpus.segments))
+        texts = list(index)
         if not self.features and self.ngrams is None:
             results = map_chunks(_terms_chunk, texts, n_jobs=ctx.settings.run.n_jobs,
                                  progress=lambda d, t: ctx.report(self.name, d, t))
@@ -205,12 +210,22 @@ class Tokenizer:
             parts = map_chunks(work, texts, n_jobs=ctx.settings.run.n_jobs)
             results = [r for p in parts for r in p[0]]
             for name in self.features:
-                corpus.features[name] = np.vstack([p[1][name] for p in parts if p[1][name] is not None]) if texts else np.zeros((0, 0), np.float32)
+                corpus.features[name] = (np.vstack([p[1][name] for p in parts if p[1][name] is not None])[row]
+                                         if texts else np.zeros((0, 0), np.float32))
             if self.ngrams is not None:
                 import scipy.sparse as sp
 
-                corpus.features[self.ngrams[0]] = sp.vstack([p[2] for p in parts]).tocsr().astype(np.float64)
-            ctx.report(self.name, len(texts), len(texts))
-        corpus.segments["terms"] = [r[0] for r in results]
-        corpus.segments["nouns"] = [r[1] for r in results]
+                corpus.features[self.ngrams[0]] = sp.vstack([p[2] for p in parts]).tocsr().astype(np.float64)[row]
+            ctx.report(self.name, len(row), len(row))
+        first = np.zeros(len(texts), dtype=bool)
+        terms, nouns = [], []
+        for k in row.tolist():  # a repeated text's rows get their own lists: no two cells share one
+            t, n = results[k]
+            if first[k]:
+                t, n = list(t), list(n)
+            first[k] = True
+            terms.append(t)
+            nouns.append(n)
+        corpus.segments["terms"] = terms
+        corpus.segments["nouns"] = nouns
         return corpus
