@@ -8,10 +8,18 @@ import pytest
 import voclens
 from voclens.config import Settings
 from voclens.engine import EmbeddingFile, choose_engine, split_pipeline
-from voclens.engine.run import merge_meta
+from voclens.engine.run import chunk_bounds, merge_meta
 from voclens.errors import EngineError, StageContractError
 
 CHUNK = {"engine.chunk_docs": 300}
+
+
+def _bounds(n: int, workers: int | None = None) -> list[int]:
+    """The chunk boundaries a run over n documents uses (one worker per core by default)."""
+    from voclens.parallel import effective_jobs
+
+    size = CHUNK["engine.chunk_docs"]
+    return chunk_bounds(n, size, min(workers or effective_jobs(0), -(-n // size)))
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +109,7 @@ def test_input_only_stages_run_beside_the_chunks(tmp_path):
     assert (out.documents["marker"].to_numpy() == docs["text"].str.len().to_numpy()).all()
     assert (out.documents["marker_pid"] != os.getpid()).all()  # it ran in its own process
     assert out.meta["marker"] == {"documents": 40} and "marker" in out.meta["timings"]
-    assert out.segments["doc_id"].nunique() == 40 and out.meta["chunks"] == 4  # the chunks ran as usual
+    assert out.segments["doc_id"].nunique() == 40 and out.meta["chunks"] == len(chunk_bounds(40, 10, 2)) - 1
     # its error reaches the caller as raised
     with pytest.raises(ValueError, match="fix the marker"):
         run_pipeline(_head_and(_Marker(fail=True)), Corpus(documents=docs.copy()), RunContext(settings=settings))
@@ -124,7 +132,8 @@ def test_auto_streams_only_above_one_chunk():
 
 def test_stream_matches_memory(demo_files, memory_run, tmp_path):
     run = voclens.analyze(demo_files, out=tmp_path, **{"engine.name": "stream", **CHUNK})
-    assert run.meta["engine"]["name"] == "stream" and run.meta["chunks"] == 3
+    bounds = _bounds(len(memory_run.documents))
+    assert run.meta["engine"]["name"] == "stream" and run.meta["chunks"] == len(bounds) - 1
     assert isinstance(run.embeddings, np.memmap) and run.embeddings.dtype == np.float16
     assert not run.features  # n-gram features were dropped chunk by chunk
     _same(memory_run, run, emb_tol=2e-3)
@@ -137,9 +146,9 @@ def test_stream_matches_memory(demo_files, memory_run, tmp_path):
     assert list(peaks)[:3] == ["ingest", "chunks", "dedup"] and "themes" in peaks
     assert all(a <= b for a, b in zip(list(peaks.values()), list(peaks.values())[1:]))
     # a repeated segment text is embedded once per chunk: the counts add up over the chunks
-    ids, size = memory_run.documents["doc_id"].to_numpy(), CHUNK["engine.chunk_docs"]
-    per_chunk = sum(len(set(memory_run.segments.loc[memory_run.segments["doc_id"].isin(ids[a:a + size]), "norm"]))
-                    for a in range(0, len(ids), size))
+    ids = memory_run.documents["doc_id"].to_numpy()
+    per_chunk = sum(len(set(memory_run.segments.loc[memory_run.segments["doc_id"].isin(ids[a:b]), "norm"]))
+                    for a, b in zip(bounds, bounds[1:]))
     assert manifest["counts"]["embedded_texts"] == run.meta["embedded_texts"] == per_chunk
     assert memory_run.meta["embedded_texts"] == memory_run.segments["norm"].nunique() < len(memory_run.segments)
     assert (tmp_path / "report.html").exists()
@@ -156,7 +165,7 @@ def test_dask_matches_memory(demo_files, memory_run):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         run = voclens.analyze(demo_files, **{"engine.name": "dask", "engine.scheduler": cluster.scheduler_address, **CHUNK})
-    assert run.meta["engine"]["workers"] == 2 and run.meta["chunks"] == 3
+    assert run.meta["engine"]["workers"] == 2 and run.meta["chunks"] == len(_bounds(len(memory_run.documents), 2)) - 1
     _same(memory_run, run, emb_tol=2e-3)
 
 
@@ -235,3 +244,15 @@ def test_cli_engine_flags(demo_files, tmp_path):
 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["settings"]["engine"]["name"] == "stream" and manifest["settings"]["engine"]["chunk_docs"] == 50
+
+
+def test_chunks_end_on_smaller_pieces_so_the_workers_finish_together():
+    assert chunk_bounds(50_000, 5_000, 2) == [*range(0, 45_000, 5_000), 44_000, 47_000, 49_000, 50_000]
+    for n, size, workers in [(0, 300, 2), (1, 300, 2), (299, 300, 2), (301, 300, 2), (12_345, 5_000, 2),
+                             (1_000_000, 5_000, 3), (750, 300, 1), (10, 3, 4)]:
+        b = chunk_bounds(n, size, workers)
+        assert b[0] == 0 and b[-1] == n and all(x < y for x, y in zip(b, b[1:]))  # contiguous, in order, none empty
+        assert max((y - x for x, y in zip(b, b[1:])), default=0) <= size
+        if workers > 1 and n > workers * size:  # the tail: 2 x workers pieces, each no larger than the one before
+            sizes = [y - x for x, y in zip(b, b[1:])][-2 * workers:]
+            assert sizes == sorted(sizes, reverse=True) and sizes[-1] < size / workers

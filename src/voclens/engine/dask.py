@@ -61,7 +61,7 @@ def dask_chunks(head: list[Stage], corpus: Corpus, ctx: RunContext) -> tuple[Ite
 
         try:
             [head_f] = client.scatter([head], broadcast=True, hash=False)
-            chunks = enumerate(document_chunks(corpus, settings.engine.chunk_docs))
+            chunks = enumerate(document_chunks(corpus, settings.engine.chunk_docs, n_workers))
             window = 2 * n_workers
             index_of, done, next_out = {}, {}, 0
             total, finished = corpus.n_documents, 0
