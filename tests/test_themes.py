@@ -99,3 +99,25 @@ def test_document_counts_summed_from_segments_give_the_concatenated_terms_featur
     want = np.zeros((n_docs, 3), np.float32)
     np.add.at(want, owner, np.hstack([y, y * 2, y * 3]))
     assert np.array_equal(membership(owner, n_docs) @ np.hstack([y, y * 2, y * 3]), want)  # np.add.at's sums
+
+
+def test_term_counts_and_class_tfidf_match_their_dict_based_definitions():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from voclens.themes.features import _identity, term_counts
+    from voclens.themes.label import class_tfidf
+
+    terms = [["配送", "遅い", "配送"], [], ["梱包", "未知語"], ["遅い"], ["配送", "梱包", "梱包"]]
+    vec = CountVectorizer(analyzer=_identity, dtype=np.float32).fit([["配送", "遅い", "梱包"]])
+    want, got = CountVectorizer.transform(vec, terms), term_counts(terms, vec.vocabulary_, np.float32)
+    assert got.dtype == want.dtype and got.has_sorted_indices
+    assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all() and (got.data == want.data).all()
+    labels = np.array([1, 0, -1, 0, 1])
+    ctfidf, words = class_tfidf(terms, labels, 2)
+    assert words == ["配送", "遅い", "梱包"]  # first appearance among labelled rows; 未知語's row has no theme
+    tf = np.zeros((2, 3))
+    for lab, ts in zip(labels, terms):
+        for t in ts if lab >= 0 else ():
+            tf[lab, words.index(t)] += 1
+    idf = np.log(1 + tf.sum() / 2 / tf.sum(axis=0))
+    assert np.allclose(ctfidf.toarray(), tf / tf.sum(axis=1, keepdims=True) * idf)
