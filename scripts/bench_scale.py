@@ -25,7 +25,8 @@ Quality: V-measure of each gold set's documents (their theme, outliers as one mo
 the gold categories, inside the big run; and each system on each gold set alone.
 Memory: peak RSS of the main process (ru_maxrss) and the sampled peak of the RSS summed over
 the process and its children (worker processes; pages shared after fork count once per process,
-so this overstates). BERTopic is a benchmark-only dependency: ``pip install 'voclens[bench]'``.
+so this overstates), and the sampled peak of their PSS sum (shared pages split between sharers:
+what they hold together). BERTopic is a benchmark-only dependency: ``pip install 'voclens[bench]'``.
 """
 
 from __future__ import annotations
@@ -112,30 +113,37 @@ def build_corpus(data: Path, n: int, gold, filler: list[str]) -> tuple[list[str]
 
 # -- measuring -----------------------------------------------------------------------------------
 class PeakTree:
-    """Samples the RSS summed over this process and its children, keeping the peak."""
+    """Samples the RSS summed over this process and its children, keeping the peak; and the PSS
+    (proportional set size: a page shared by k processes counts 1/k in each, so the sum is the
+    memory the processes really hold together; forked workers share most of their parent's)."""
 
     def __init__(self, every: float = 0.2):
         import psutil
 
-        self.proc, self.every, self.peak = psutil.Process(), every, 0
+        self.proc, self.every, self.peak, self.peak_pss = psutil.Process(), every, 0, 0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         import psutil
 
+        tick = 0
         while not self._stop.is_set():
-            total = 0
+            total = pss = 0
+            tick += 1
             try:
                 procs = [self.proc, *self.proc.children(recursive=True)]
                 for p in procs:
                     try:
                         total += p.memory_info().rss
+                        if tick % 5 == 1:  # ~0.5 ms per process (/proc/PID/smaps_rollup): once a second
+                            pss += getattr(p.memory_full_info(), "pss", 0)
                     except psutil.Error:
                         pass
             except psutil.Error:
                 pass
             self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, pss)
             self._stop.wait(self.every)
 
     def __enter__(self):
@@ -179,6 +187,7 @@ def child_voclens(csv: Path, where: dict, engine: str, workers: int) -> dict:
         "seconds": seconds, "texts": int(len(docs)), "segments": int(len(corpus.segments)),
         "themes": int(corpus.meta["themes"]["n_themes"]), "v": v_scores(pred, where),
         "unassigned": float((docs["theme_id"] < 0).mean()), "peak_tree_mib": peak.peak / 2**20,
+        "peak_pss_mib": peak.peak_pss / 2**20,
         "engine": corpus.meta.get("engine", {}).get("name"), "timings": corpus.meta.get("timings", {}),
         "peak_rss_mib": corpus.meta.get("peak_rss_mib", {}),
         "embedded_texts": corpus.meta.get("embedded_texts"),
@@ -243,7 +252,7 @@ def child_bertopic(csv: Path, where: dict, reduce_to: int = 0, impl: str = "usem
     out = {
         "seconds": seconds, "texts": len(texts), "segments": None, "themes": int((info["Topic"] >= 0).sum()),
         "v": v_scores(np.asarray(topics), where), "unassigned": float((np.asarray(topics) < 0).mean()),
-        "peak_tree_mib": peak.peak / 2**20, "engine": f"USE by {impl}",
+        "peak_tree_mib": peak.peak / 2**20, "peak_pss_mib": peak.peak_pss / 2**20, "engine": f"USE by {impl}",
     }
     if reduce_to:  # the same number of topics as voclens found (V-measure grows with the number of clusters)
         t1 = time.perf_counter()
@@ -363,6 +372,8 @@ def main(argv: list[str] | None = None) -> None:
             print("    stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items()), flush=True)
         if r.get("peak_rss_mib"):  # the main process's peak so far after each step: where it jumps is what set it
             print("    peak MiB after: " + ", ".join(f"{k} {v:.0f}" for k, v in r["peak_rss_mib"].items() if v), flush=True)
+        if r.get("peak_pss_mib"):  # the RSS sum counts a page shared after fork once per process
+            print(f"    peak PSS over all processes (shared pages counted once): {r['peak_pss_mib']:,.0f} MiB", flush=True)
         if r.get("embedded_texts"):  # voclens embeds a repeated segment text once per chunk
             print(f"    segment texts embedded: {r['embedded_texts']:,} of {r['segments']:,} "
                   f"(distinct in the whole corpus: {r['distinct_segments'] or 0:,})", flush=True)

@@ -256,3 +256,19 @@ def test_chunks_end_on_smaller_pieces_so_the_workers_finish_together():
         if workers > 1 and n > workers * size:  # the tail: 2 x workers pieces, each no larger than the one before
             sizes = [y - x for x, y in zip(b, b[1:])][-2 * workers:]
             assert sizes == sorted(sizes, reverse=True) and sizes[-1] < size / workers
+
+
+def test_dask_workers_get_glibc_malloc_thresholds_back():
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_, which turns glibc's dynamic mmap threshold off
+    (numpy temporaries mapped and zeroed on every use); the chunk task restores the thresholds."""
+    import subprocess
+    import sys
+
+    code = "from voclens.engine.dask import restore_malloc_thresholds as r; print(r(), r())"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    plain = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert plain == ["False", "False"]  # nothing set: nothing to restore
+    if sys.platform.startswith("linux"):
+        dask_like = subprocess.run([sys.executable, "-c", code], env={**env, "MALLOC_TRIM_THRESHOLD_": "65536"},
+                                   capture_output=True, text=True, check=True).stdout.split()
+        assert dask_like == ["True", "True"]
