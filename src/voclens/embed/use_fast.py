@@ -146,8 +146,8 @@ class CachedUseForward:
         distinct window (「ございます」's pieces recur in every polite post) is computed once, and
         so is its product with the second convolution's weights for every slot: the second
         convolution of a token is then a sum of those products. The matrix product, ~60% of the
-        time, shrinks to the batch's distinct windows (~65% of its tokens in a sorted chunk of
-        posts); the same arithmetic except that the slots' products are added after rounding
+        time, shrinks to the batch's distinct windows (64%, 74% and 85% of its tokens for the
+        three branches in a sorted chunk of posts); the same arithmetic except that the slots' products are added after rounding
         (vectors within 3e-7 of one product over the whole window)."""
         be = self.backend
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
@@ -215,9 +215,9 @@ class CachedUseForward:
 
 
 def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, key): the first index of each distinct row of ``rows`` (int, values < 2**17), in
-    order, and each row's index among them. Rows are packed 17 bits per column into one int64 (a run of
-    more than three columns is renumbered first, so the packed key never overflows)."""
+    """(first, key): the first index of each distinct row of ``rows`` (ints < 2**17), in order,
+    and each row's index among them. Rows are packed 17 bits per column into one int64; after
+    three columns the packed keys are renumbered, so the key never overflows."""
     packed = rows[:, 0].copy()
     for j in range(1, rows.shape[1]):
         if j % 3 == 0:

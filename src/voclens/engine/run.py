@@ -106,7 +106,6 @@ class BesideChunks:
         import multiprocessing as mp
 
         self.stages = stages
-        self._doc_ids = corpus.documents["doc_id"].to_numpy()
         ctx = mp.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
         # one process, one core: the chunk workers take the others

@@ -103,10 +103,8 @@ def _terms(texts, features: dict | None, hasher):
     features = features or {}
     out, dense = [], {name: [] for name in features}
     seen: dict[str, int] = {}  # a repeated segment (ありがとうございました。) reuses its first result
-    first = np.empty(len(texts), dtype=np.int64)  # row of each text's first occurrence
-    for i, text in enumerate(texts):
+    for text in texts:
         k = seen.get(text)
-        first[i] = i if k is None else k
         if k is not None:
             out.append((list(out[k][0]), list(out[k][1])))
             for name in features:
@@ -120,17 +118,7 @@ def _terms(texts, features: dict | None, hasher):
     if not features and hasher is None:
         return out
     arrays = {n: np.vstack(v).astype(np.float32) if v else None for n, v in dense.items()}
-    return [(out, arrays, _hashed(hasher, texts, first) if hasher is not None else None)]
-
-
-def _hashed(hasher, texts, first: np.ndarray):
-    """``hasher.transform(texts)`` with each distinct text hashed once (the same rows)."""
-    uniq = np.flatnonzero(first == np.arange(len(texts)))
-    if len(uniq) == len(texts):
-        return hasher.transform(texts)
-    rows = np.empty(len(texts), dtype=np.int64)  # text i's row among the distinct texts
-    rows[uniq] = np.arange(len(uniq))
-    return hasher.transform([texts[i] for i in uniq])[rows[first]]
+    return [(out, arrays, hasher.transform(texts) if hasher is not None else None)]
 
 
 class Segmenter:
@@ -217,13 +205,13 @@ class Tokenizer:
 
                 corpus.features[self.ngrams[0]] = sp.vstack([p[2] for p in parts]).tocsr().astype(np.float64)[row]
             ctx.report(self.name, len(row), len(row))
-        first = np.zeros(len(texts), dtype=bool)
+        given = np.zeros(len(texts), dtype=bool)
         terms, nouns = [], []
         for k in row.tolist():  # a repeated text's rows get their own lists: no two cells share one
             t, n = results[k]
-            if first[k]:
+            if given[k]:
                 t, n = list(t), list(n)
-            first[k] = True
+            given[k] = True
             terms.append(t)
             nouns.append(n)
         corpus.segments["terms"] = terms
