@@ -157,3 +157,40 @@ def test_tokenizer_stage_runs_each_distinct_text_once_and_fills_every_row():
             assert np.array_equal(corpus.features[name][i], dense[name][i % 4])
     assert (corpus.features[ngrams[0]] != hashed[np.arange(len(texts)) % 4]).nnz == 0
     assert corpus.segments["terms"][1] is not corpus.segments["terms"][5]  # no two cells share a list
+
+
+def test_segmenter_stage_runs_each_distinct_document_once():
+    import numpy as np
+    import pandas as pd
+
+    from voclens.config import Settings
+    from voclens.corpus import Corpus
+    from voclens.pipeline import RunContext
+    from voclens.text import stages
+
+    base = ["特になし", "配送は早かったが、梱包が雑でした #遅延 山田様", "RT @abc: アプリが落ちる😡"]
+    texts = base * 1500  # repeats further apart than one map_chunks slice (2,000 items)
+    docs = pd.DataFrame({"doc_id": np.arange(len(texts)), "text": texts})
+    calls = []
+    real = stages.segment_document
+
+    def counting(t, **kw):
+        calls.append(t)
+        return real(t, **kw)
+
+    stages.segment_document = counting
+    try:
+        corpus = stages.Segmenter()(Corpus(documents=docs.copy()), RunContext(Settings.load(overrides={"run.n_jobs": 1})))
+    finally:
+        stages.segment_document = real
+    assert sorted(calls) == sorted(base)
+    seg = corpus.segments
+    one = {t: stages._segment_chunk([t], **stages.segment_options(Settings().text))[0] for t in base}
+    for d in (0, 1, 2, 4497, 4498, 4499):
+        rows = seg[seg["doc_id"] == d]
+        want = one[texts[d]][2]
+        assert [tuple(r) for r in rows[["sent_idx", "clause_idx", "start", "end", "text", "norm", "kind"]].itertuples(index=False)] == [
+            r[:-1] for r in want]
+        assert corpus.documents["text"].iat[d] == one[texts[d]][0]
+    first, again = seg.loc[seg["doc_id"] == 1, "hashtags"].tolist(), seg.loc[seg["doc_id"] == 4, "hashtags"].tolist()
+    assert first == again and ["遅延"] in first and all(a is not b for a, b in zip(first, again))  # equal, never shared

@@ -84,12 +84,17 @@ def _segment_chunk(texts, **opts):
     with _gc_paused():
         for t in texts:
             if t in seen:
-                masked, kinds, rows = out[seen[t]]
-                out.append((masked, list(kinds), [(*r[:-1], list(r[-1])) for r in rows]))
+                out.append(_copied(out[seen[t]]))
             else:
                 seen[t] = len(out)
                 out.append(segment_document(t, **opts))
     return out
+
+
+def _copied(result):
+    """A ``segment_document`` result for another row: its own lists, so no two rows share one."""
+    masked, kinds, rows = result
+    return masked, list(kinds), [(*r[:-1], list(r[-1])) for r in rows]
 
 
 def _terms_chunk(texts, features: dict | None = None, hasher=None):
@@ -138,10 +143,16 @@ class Segmenter:
         originals = corpus.originals if len(corpus.originals) == len(docs) else docs.set_index("doc_id")["text"]
         doc_ids = docs["doc_id"].to_numpy()
         work = partial(_segment_chunk, **segment_options(opts))
-        results = map_chunks(
-            work, originals.reindex(doc_ids).tolist(), n_jobs=ctx.settings.run.n_jobs,
-            progress=lambda d, t: ctx.report(self.name, d, t),
-        )
+        # each distinct text once (reposts, template replies), then every document gets its result
+        index: dict[str, int] = {}
+        row = [index.setdefault(t, len(index)) for t in originals.reindex(doc_ids).tolist()]
+        distinct = map_chunks(work, list(index), n_jobs=ctx.settings.run.n_jobs,
+                              progress=lambda d, t: ctx.report(self.name, d, t))
+        given = [False] * len(distinct)
+        results = []
+        for k in row:
+            results.append(_copied(distinct[k]) if given[k] else distinct[k])
+            given[k] = True
         columns = ("sent_idx", "clause_idx", "start", "end", "text", "norm", "kind", "hashtags")
         rows: dict[str, list] = {k: [] for k in ("doc_id", *columns)}
         pii_counts: dict[str, int] = {}
