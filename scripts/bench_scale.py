@@ -303,11 +303,12 @@ def run(system: str, csv: Path, where_file: Path, timeout: float, engine: str = 
 
 def fmt_row(system: str, engine: str, n: int, r: dict, gold_names: list[str]) -> str:
     if "error" in r:
-        return f"| {system} | {engine} | {n:,} | — | — | — | — | — | — | " + " | ".join("—" for _ in gold_names) + f" | {r['error']} |"
+        return f"| {system} | {engine} | {n:,} | — | — | — | — | — | — | — | " + " | ".join("—" for _ in gold_names) + f" | {r['error']} |"
     v = " | ".join(f"{r['v'][g]:.3f}" if g in r["v"] else "—" for g in gold_names)
     seg = f"{r['segments']:,}" if r.get("segments") else "—"
     return (f"| {system} | {engine} | {n:,} | {seg} | {r['seconds']:.1f} | {r['texts'] / r['seconds']:,.0f} | "
-            f"{r['peak_main_mib']:,.0f} | {r['peak_tree_mib']:,.0f} | {r['themes']} | {v} | {r['unassigned']:.1%} |")
+            f"{r['peak_main_mib']:,.0f} | {r['peak_tree_mib']:,.0f} | {r.get('peak_pss_mib', 0):,.0f} | {r['themes']} | {v} | "
+            f"{r['unassigned']:.1%} |")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -335,7 +336,8 @@ def main(argv: list[str] | None = None) -> None:
     names = [g[0] for g in gold]
     filler = filler_texts(data)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    header = ("| system | engine | texts | segments | seconds | texts/s | peak MiB (main) | peak MiB (all processes) | themes | "
+    header = ("| system | engine | texts | segments | seconds | texts/s | peak MiB (main) | peak MiB (all processes, RSS) | "
+              "peak MiB (all processes, PSS) | themes | "
               + " | ".join(f"V {n}" for n in names) + " | unassigned |")
     sep = "|" + "---|" * (header.count("|") - 1)
     lines = [header, sep]
@@ -372,8 +374,6 @@ def main(argv: list[str] | None = None) -> None:
             print("    stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items()), flush=True)
         if r.get("peak_rss_mib"):  # the main process's peak so far after each step: where it jumps is what set it
             print("    peak MiB after: " + ", ".join(f"{k} {v:.0f}" for k, v in r["peak_rss_mib"].items() if v), flush=True)
-        if r.get("peak_pss_mib"):  # the RSS sum counts a page shared after fork once per process
-            print(f"    peak PSS over all processes (shared pages counted once): {r['peak_pss_mib']:,.0f} MiB", flush=True)
         if r.get("embedded_texts"):  # voclens embeds a repeated segment text once per chunk
             print(f"    segment texts embedded: {r['embedded_texts']:,} of {r['segments']:,} "
                   f"(distinct in the whole corpus: {r['distinct_segments'] or 0:,})", flush=True)
