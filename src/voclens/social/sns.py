@@ -36,7 +36,8 @@ def document_hashtags(seg: pd.DataFrame, doc_ids) -> list[list[str]]:
         return [[] for _ in doc_ids]
     per = explode_lists(seg[["doc_id", "hashtags"]], "hashtags")
     grouped = per.groupby("doc_id", sort=False)["hashtags"].agg(lambda s: list(dict.fromkeys(s)))
-    return [grouped.get(d, []) for d in doc_ids]
+    found = grouped.to_dict()  # a dict lookup per document: Series.get costs ~5 µs each
+    return [found.get(d, []) for d in doc_ids]
 
 
 def theme_hashtags(seg: pd.DataFrame, theme_ids, top: int = 5) -> list[list[str]]:

@@ -57,7 +57,8 @@ class SocialTagStage:
         for col in ("brands", "watch_terms"):
             ex = seg[["doc_id", col]].explode(col).dropna()
             g = ex.groupby("doc_id", sort=False)[col].agg(lambda s: list(dict.fromkeys(s)))
-            per_doc[col] = [g.get(d, []) for d in doc_ids]
+            found = g.to_dict()  # a dict lookup per document: Series.get costs ~5 µs each
+            per_doc[col] = [found.get(d, []) for d in doc_ids]
         corpus.segments = seg
         corpus.documents = corpus.documents.assign(hashtags=document_hashtags(seg, doc_ids), **per_doc)
         return corpus
