@@ -91,6 +91,13 @@ def _segment_chunk(texts, **opts):
     return out
 
 
+def _distinct(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """(the distinct texts in order of first appearance, each text's index among them)."""
+    index: dict[str, int] = {}
+    row = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts))
+    return list(index), row
+
+
 def _copied(result):
     """A ``segment_document`` result for another row: its own lists, so no two rows share one."""
     masked, kinds, rows = result
@@ -144,14 +151,12 @@ class Segmenter:
         doc_ids = docs["doc_id"].to_numpy()
         work = partial(_segment_chunk, **segment_options(opts))
         # each distinct text once (reposts, template replies), then every document gets its result
-        index: dict[str, int] = {}
-        row = [index.setdefault(t, len(index)) for t in originals.reindex(doc_ids).tolist()]
-        distinct = map_chunks(work, list(index), n_jobs=ctx.settings.run.n_jobs,
-                              progress=lambda d, t: ctx.report(self.name, d, t))
-        given = [False] * len(distinct)
+        texts, row = _distinct(originals.reindex(doc_ids).tolist())
+        done = map_chunks(work, texts, n_jobs=ctx.settings.run.n_jobs, progress=lambda d, t: ctx.report(self.name, d, t))
+        given = np.zeros(len(texts), dtype=bool)
         results = []
-        for k in row:
-            results.append(_copied(distinct[k]) if given[k] else distinct[k])
+        for k in row.tolist():
+            results.append(_copied(done[k]) if given[k] else done[k])
             given[k] = True
         columns = ("sent_idx", "clause_idx", "start", "end", "text", "norm", "kind", "hashtags")
         rows: dict[str, list] = {k: [] for k in ("doc_id", *columns)}
@@ -197,10 +202,7 @@ class Tokenizer:
             self.prepare()
         # each distinct text once (a chunk of posts repeats a quarter of its segment texts:
         # ありがとうございました。, 特になし), then every row gets its text's results
-        index: dict[str, int] = {}
-        row = np.fromiter((index.setdefault(t, len(index)) for t in corpus.segments["norm"].tolist()),
-                          dtype=np.int64, count=len(corpus.segments))
-        texts = list(index)
+        texts, row = _distinct(corpus.segments["norm"].tolist())
         if not self.features and self.ngrams is None:
             results = map_chunks(_terms_chunk, texts, n_jobs=ctx.settings.run.n_jobs,
                                  progress=lambda d, t: ctx.report(self.name, d, t))
