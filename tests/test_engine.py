@@ -8,7 +8,7 @@ import pytest
 import voclens
 from voclens.config import Settings
 from voclens.engine import EmbeddingFile, choose_engine, split_pipeline
-from voclens.engine.run import chunk_bounds, merge_meta
+from voclens.engine.run import BesideChunks, chunk_bounds, merge_meta
 from voclens.errors import EngineError, StageContractError
 
 CHUNK = {"engine.chunk_docs": 300}
@@ -93,7 +93,7 @@ def _head_and(stage):
     return Pipeline([Segmenter(), stage])
 
 
-def test_input_only_stages_run_beside_the_chunks(tmp_path):
+def test_input_only_stages_run_beside_the_chunks():
     import os
 
     from voclens.corpus import Corpus
@@ -113,15 +113,13 @@ def test_input_only_stages_run_beside_the_chunks(tmp_path):
     # its error reaches the caller as raised
     with pytest.raises(ValueError, match="fix the marker"):
         run_pipeline(_head_and(_Marker(fail=True)), Corpus(documents=docs.copy()), RunContext(settings=settings))
-    # one core, or a stage writing more than document columns: it runs before the chunks, here
-    for stage, jobs in ((_Marker(), 1), (_Marker(assigns=("documents.marker", "segments.x")), 2)):
-        s = settings.merge({"run.n_jobs": jobs})
-        if "segments.x" in stage.assigns:
-            with pytest.raises(StageContractError):  # it ran in this process, so the contract check sees it
-                run_pipeline(_head_and(stage), Corpus(documents=docs.copy()), RunContext(settings=s))
-            continue
-        out = run_pipeline(_head_and(stage), Corpus(documents=docs.copy()), RunContext(settings=s))
-        assert out.meta["engine"]["before_chunks"] == ["marker"] and (out.documents["marker_pid"] == os.getpid()).all()
+    # one core: it runs before the chunks, in this process
+    out = run_pipeline(_head_and(_Marker()), Corpus(documents=docs.copy()),
+                       RunContext(settings=settings.merge({"run.n_jobs": 1})))
+    assert out.meta["engine"]["before_chunks"] == ["marker"] and (out.documents["marker_pid"] == os.getpid()).all()
+    # a stage writing more than document columns cannot hand its result back from beside: before, too
+    assert BesideChunks.possible([_Marker()], settings)
+    assert not BesideChunks.possible([_Marker(assigns=("documents.marker", "segments.x"))], settings)
 
 
 def test_auto_streams_only_above_one_chunk():
