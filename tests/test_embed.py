@@ -67,6 +67,26 @@ def test_a_vector_does_not_depend_on_what_was_embedded_before():
     assert np.array_equal(seasoned.encode(texts), fresh)
 
 
+def test_a_pieces_cache_rows_do_not_depend_on_the_pieces_filled_with_it(use_embedder):
+    """New pieces are filled by matrix products over blocks, each piece at the row its id gives:
+    the rows of piece 777 are bitwise the same filled alone, among others (777 at every position
+    of the new pieces), with pieces that share its block row, or after others."""
+    from voclens.embed.use_fast import FILL_BLOCK, CachedUseForward
+
+    backend = use_embedder._model._model
+    cases = [("alone", [], [777]), ("later", list(range(5, 300)), [5, 777, 20000]),
+             ("same block row", [], [777 + FILL_BLOCK * k for k in range(-3, 4)])]
+    cases += [(f"{k} before it", [], list(range(777 - k, 778 + 5))) for k in range(1, FILL_BLOCK + 2, 3)]
+    rows = {}
+    for name, before, ids in cases:
+        fwd = CachedUseForward(backend)
+        if before:
+            fwd._rows(np.array(before))
+        r = fwd._rows(np.array(ids))[ids.index(777)]
+        rows[name] = np.concatenate([fwd.x_[r], fwd.p_[r]])
+    assert all(np.array_equal(v, rows["alone"]) for v in rows.values()), [k for k, v in rows.items() if not np.array_equal(v, rows["alone"])]
+
+
 @pytest.mark.slow
 def test_repeated_texts_are_embedded_once(use_embedder):
     calls = []

@@ -61,6 +61,18 @@ def test_emotion_levels():
     assert emotion_string(probs) == "joy:3,anticipation:1,disgust:2"
 
 
+def test_emotion_strings_of_many_rows_compare_in_the_rows_precision():
+    """One string per distinct level pattern; a float32 probability at a threshold (0.7 stored as
+    0.69999999) is compared as float32, as a row-by-row comparison with the Python float does."""
+    from voclens.lenses.stages import emotion_strings
+
+    rows = np.zeros((5, len(EMOTIONS)), dtype=np.float32)
+    rows[0, 0], rows[1, 0], rows[2, 4], rows[4, 0] = 0.7, 0.6999, 0.5, 0.7
+    out = emotion_strings(rows)
+    assert list(out) == ["joy:2", "joy:1", "anger:1", "", "joy:2"]
+    assert list(out) == [emotion_string(r) for r in rows] and emotion_strings(rows[:0]).shape == (0,)
+
+
 def test_document_roll_up_prefers_actionable_intent_and_any_pain():
     seg = pd.DataFrame({
         "doc_id": [0, 0, 1], "start": [0, 10, 0], "end": [10, 20, 8],

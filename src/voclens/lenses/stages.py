@@ -144,12 +144,20 @@ def load_lens_models(folder: str | None = None) -> dict[str, TextClassifier]:
 
 def emotion_string(probs: np.ndarray) -> str:
     """'joy:2,surprise:1' from presence probabilities in EMOTIONS order ('' when none)."""
-    parts = []
-    for e, p in zip(EMOTIONS, probs):
-        level = sum(p >= t for t in EMOTION_LEVELS)
-        if level:
-            parts.append(f"{e}:{level}")
-    return ",".join(parts)
+    return emotion_strings(np.asarray(probs)[None, :])[0]
+
+
+def emotion_strings(probs: np.ndarray) -> np.ndarray:
+    """``emotion_string`` of each row, as an object array. Rows share a few level patterns (most
+    are all zeros), so each distinct pattern is written once: a string per row cost 0.8 s per 50k
+    documents in Python."""
+    probs = np.asarray(probs)
+    levels = np.zeros(probs.shape, dtype=np.int8)
+    for t in EMOTION_LEVELS:  # a Python float: compared in the probabilities' own precision
+        levels += probs >= t
+    patterns, which = np.unique(levels, axis=0, return_inverse=True)
+    text = [",".join(f"{e}:{lv}" for e, lv in zip(EMOTIONS, row) if lv) for row in patterns.tolist()]
+    return np.array(text, dtype=object)[which.reshape(-1)]
 
 
 class LensStage:
@@ -186,7 +194,7 @@ class LensStage:
         emo = np.where(content[:, None], probs["emotion"], 0.0).astype(np.float32)
         for j, e in enumerate(EMOTIONS):
             cols[f"emo_{e}"] = emo[:, j]
-        cols["emotion"] = np.array([emotion_string(row) for row in emo], dtype=object)
+        cols["emotion"] = emotion_strings(emo)
         corpus.segments = seg.assign(**cols)
         corpus.documents = corpus.documents.assign(
             **dict(zip([f"emo_{e}" for e in EMOTIONS], document_emotions(corpus, models["emotion"], emo, content, ctx).T))
@@ -260,5 +268,5 @@ def document_lenses(seg: pd.DataFrame, docs: pd.DataFrame | None = None) -> pd.D
         emo = docs.set_index("doc_id")[emo_cols]
     else:
         emo = seg.groupby("doc_id")[emo_cols].max()
-    out["emotion"] = pd.Series([emotion_string(r) for r in emo.to_numpy()], index=emo.index)
+    out["emotion"] = pd.Series(emotion_strings(emo.to_numpy()), index=emo.index)
     return pd.DataFrame(out)
