@@ -65,7 +65,7 @@ class ThemeSettings:
     lsa_dims: int = _opt(200, low=2, doc="LSA components of the noun TF-IDF")
     dims: int = _opt(32, low=2, doc="dimensions kept by PCA before clustering")
     context_weight: float = _opt(1.0, low=0.0, high=10.0, doc="weight of the document's mean embedding blended into each segment")
-    sample_size: int = _opt(20000, low=100, doc="clustering is fitted on at most this many segments")
+    sample_size: int = _opt(20000, low=100, doc="features are fitted on at most this many documents, the clustering on at most this many segments (docs/scaling.md)")
     outlier_z: float = _opt(3.0, low=0.0, doc="segments this many robust SDs below their theme's typical similarity stay unassigned")
     n_keywords: int = _opt(10, low=1)
     n_quotes: int = _opt(5, low=0)
