@@ -127,3 +127,24 @@ def test_parallel_map_matches_inline(monkeypatch):
     seen = []
     parallel = par.map_chunks(_terms_chunk, texts, n_jobs=2, chunk_size=16, progress=lambda d, t: seen.append(d))
     assert parallel == inline and seen[-1] == len(texts)
+
+
+def test_literal_finder_matches_what_the_longest_first_alternation_matches():
+    """Leftmost, longest, non-overlapping: the regex it replaced, on texts made of the entries'
+    pieces (where overlaps and prefixes are the rule), and on a lexicon's real entries."""
+    import random
+    import re
+
+    from voclens.lenses.emotion import load_emotion_lexicon
+    from voclens.text.literals import LiteralFinder
+
+    rng = random.Random(0)
+    for terms in (["ab", "a", "abc", "bca", "c", "ca", "cab", "(^^)", "^", "ー", ""],
+                  list(load_emotion_lexicon().symbols)):
+        finder = LiteralFinder(terms)
+        regex = re.compile("|".join(re.escape(t) for t in sorted(filter(None, terms), key=len, reverse=True)))
+        pieces = [t[:rng.randint(1, 4)] for t in terms if t] + ["x", "。"]
+        for _ in range(3000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+            assert list(finder.finditer(text)) == [(m.start(), m.end(), m.group()) for m in regex.finditer(text)], text
+    assert not LiteralFinder([""]) and list(LiteralFinder([""]).finditer("abc")) == []

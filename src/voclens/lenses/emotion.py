@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import functools
-import re
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
+from voclens.text.literals import LiteralFinder
 from voclens.text.normalize import normalize
 from voclens.text.tokenize import tokenize
 
@@ -27,7 +27,7 @@ _NEG = {"ない", "ず", "ぬ", "ん", "無い"}
 class EmotionLexicon:
     words: dict[str, list[tuple[int, float]]]
     symbols: dict[str, list[tuple[int, float]]]
-    symbol_re: re.Pattern | None
+    symbol_finder: LiteralFinder  # the symbols (phrases, emoji, kaomoji), longest first
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,8 +48,7 @@ def load_emotion_lexicon() -> EmotionLexicon:
                 term = normalize(term).text
                 single = len(tokenize(term)) == 1 and (r.get("kind") or "word") in ("word", "slang")
                 (words if single else symbols).setdefault(term, []).append((EMOTIONS.index(emo), value))
-    pattern = "|".join(re.escape(s) for s in sorted(symbols, key=len, reverse=True))
-    return EmotionLexicon(words, symbols, re.compile(pattern) if pattern else None)
+    return EmotionLexicon(words, symbols, LiteralFinder(symbols))
 
 
 def emotion_features(text: str, tokens=None) -> np.ndarray:
@@ -57,11 +56,10 @@ def emotion_features(text: str, tokens=None) -> np.ndarray:
     lex = load_emotion_lexicon()
     out = np.zeros(N_FEATURES, dtype=np.float32)
     covered: list[tuple[int, int]] = []
-    if lex.symbol_re is not None:
-        for m in lex.symbol_re.finditer(text):
-            for i, v in lex.symbols[m.group()]:
-                out[i] += v
-            covered.append(m.span())
+    for a, b, term in lex.symbol_finder.finditer(text):
+        for i, v in lex.symbols[term]:
+            out[i] += v
+        covered.append((a, b))
     toks = tokens if tokens is not None else tokenize(text)
     for k, t in enumerate(toks):
         hits = lex.words.get(t.lemma) or lex.words.get(t.base) or lex.words.get(t.surface)

@@ -18,6 +18,7 @@ from importlib import resources
 
 import numpy as np
 
+from voclens.text.literals import LiteralFinder
 from voclens.text.normalize import normalize
 from voclens.text.tokenize import Token, tokenize
 
@@ -30,7 +31,7 @@ class Lexicon:
     symbols: dict[str, float]  # emoji / kaomoji / multi-char phrases matched on text
     negators: frozenset[str]
     scale: dict[str, float]  # intensifiers (>1) and downtoners (<1)
-    symbol_re: re.Pattern | None = field(default=None, compare=False)
+    symbol_finder: LiteralFinder | None = field(default=None, compare=False)  # the symbols, longest first
     laugh_re: re.Pattern | None = field(default=None, compare=False)  # 草, w, ワロタ at a clause end
     laugh: float = 1.0
 
@@ -74,8 +75,7 @@ def load_lexicon() -> Lexicon:
                 scale[term] = float(r.get("value") or 1)
             except ValueError:
                 pass
-    pattern = "|".join(re.escape(s) for s in sorted(symbols, key=len, reverse=True))
-    return Lexicon(words, symbols, frozenset(negators), scale, re.compile(pattern) if pattern else None, _laugh_re(laughs), laugh)
+    return Lexicon(words, symbols, frozenset(negators), scale, LiteralFinder(symbols), _laugh_re(laughs), laugh)
 
 
 def _laugh_re(terms: list[str]) -> re.Pattern | None:
@@ -105,10 +105,10 @@ def lexicon_features(text: str, tokens: list[Token] | None = None, lex: Lexicon 
     toks = tokens if tokens is not None else tokenize(text)
     covered: list[tuple[int, int]] = []
     sym = 0.0
-    if lex.symbol_re is not None:
-        for m in lex.symbol_re.finditer(text):
-            sym += lex.symbols[m.group()]
-            covered.append(m.span())
+    if lex.symbol_finder is not None:
+        for a, b, term in lex.symbol_finder.finditer(text):
+            sym += lex.symbols[term]
+            covered.append((a, b))
     pos = neg = 0.0
     n_pos = n_neg = negated = 0
     for i, t in enumerate(toks):
