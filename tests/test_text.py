@@ -148,3 +148,37 @@ def test_literal_finder_matches_what_the_longest_first_alternation_matches():
             text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
             assert list(finder.finditer(text)) == [(m.start(), m.end(), m.group()) for m in regex.finditer(text)], text
     assert not LiteralFinder([""]) and list(LiteralFinder([""]).finditer("abc")) == []
+
+
+def test_a_one_segment_documents_tokens_are_handed_to_the_tokenize_stage():
+    """The segment stage hands over the tokens of a document that is one segment whose analysis
+    text is the document's own text; the tokenize stage takes them instead of parsing again, with
+    the same terms; nothing is left behind."""
+    import pandas as pd
+
+    import voclens.text.tokenize as tk
+    from voclens.config import Settings
+    from voclens.corpus import Corpus
+    from voclens.pipeline import RunContext
+    from voclens.text.stages import Segmenter, Tokenizer, segment_document
+
+    one, two = "アプリがすぐ落ちるので困っています", "配送は早かったが梱包が雑"
+    tk.drop_handed()
+    segment_document(two, mask_pii=True, clauses=True, min_clause_chars=4)
+    assert not tk._HANDED  # two clauses: each is tokenised on its own by the tokenize stage
+    segment_document(one, mask_pii=True, clauses=True, min_clause_chars=4)
+    assert list(tk._HANDED) == [normalize(one).text]
+
+    parsed = []
+    real = tk.tokenize
+    docs = pd.DataFrame({"doc_id": [0, 1], "text": [one, two]})
+    ctx = RunContext(settings=Settings.load(overrides={"run.n_jobs": 1}))
+    corpus = Segmenter()(Corpus(documents=docs, originals=docs.set_index("doc_id")["text"]), ctx)
+    try:
+        tk.tokenize = lambda text: parsed.append(text) or real(text)
+        corpus = Tokenizer()(corpus, ctx)
+    finally:
+        tk.tokenize = real
+    assert normalize(one).text not in parsed and len(parsed) == 2  # only the two clauses were parsed
+    assert corpus.segments["terms"].tolist()[0] == content_terms(real(normalize(one).text))
+    assert not tk._HANDED

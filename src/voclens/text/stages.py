@@ -20,7 +20,7 @@ from voclens.text.boilerplate import segment_kind, strip_prefixes
 from voclens.text.normalize import HASHTAG_RE, MENTION_RE, URL_RE, analysis_text, normalize
 from voclens.text.pii import PiiSpan, _merge, find_pii, mask
 from voclens.text.segment import segment
-from voclens.text.tokenize import content_terms, noun_terms, tokenize
+from voclens.text.tokenize import content_terms, drop_handed, hand_over, noun_terms, take_tokens, tokenize
 
 
 def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_chars: int,
@@ -47,6 +47,8 @@ def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_char
         shown = mask(raw[rs:re_], raw_pii, offset=rs) if raw_pii else raw[rs:re_]
         analysed = strip_prefixes(analysis_text(norm_seg))
         rows.append((span.sent_idx, span.clause_idx, rs, re_, shown, analysed, segment_kind(analysed), HASHTAG_RE.findall(norm_seg)))
+    if len(rows) == 1 and rows[0][5] == norm.text:  # the tokenize stage will tokenise this very text
+        hand_over(norm.text, toks)
     return (mask(raw, raw_pii) if raw_pii else raw), [s.kind for s in shown_spans], rows
 
 
@@ -123,7 +125,7 @@ def _terms(texts, features: dict | None, hasher):
                 dense[name].append(dense[name][k])
             continue
         seen[text] = len(out)
-        toks = tokenize(text)
+        toks = take_tokens(text)
         out.append((content_terms(toks), noun_terms(toks)))
         for name, fn in features.items():
             dense[name].append(fn(text, toks))
@@ -149,6 +151,7 @@ class Segmenter:
         docs = corpus.documents
         originals = corpus.originals if len(corpus.originals) == len(docs) else docs.set_index("doc_id")["text"]
         doc_ids = docs["doc_id"].to_numpy()
+        drop_handed()  # tokens handed over by an earlier call that no tokenize stage took
         work = partial(_segment_chunk, **segment_options(opts))
         # each distinct text once (reposts, template replies), then every document gets its result
         texts, row = _distinct(originals.reindex(doc_ids).tolist())
@@ -198,6 +201,12 @@ class Tokenizer:
                         *((f"features.{ngrams[0]}",) if ngrams else ()))
 
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
+        try:
+            return self._call(corpus, ctx)
+        finally:
+            drop_handed()  # what the segment stage handed over and no text took
+
+    def _call(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         if self.prepare is not None:
             self.prepare()
         # each distinct text once (a chunk of posts repeats a quarter of its segment texts:
