@@ -2,9 +2,9 @@
 
     python scripts/theme_stability.py [--size 50000] [--seeds 0,1,2,3,4] [--samples 5000,10000,20000,40000,0]
 
-The themes stage fits its features and clusters on a sample of segments (``themes.sample_size``,
-20,000) and chooses the number of themes on a sample of documents; every segment is assigned
-afterwards. This script analyses the benchmark corpus of ``--size`` texts once (the same texts as
+The themes stage fits its features on a sample of documents and its k-means on a sample of
+segments (both at most ``themes.sample_size``, 20,000) and chooses the number of themes on 4,000
+of the sampled documents; every segment is assigned afterwards. This script analyses the benchmark corpus of ``--size`` texts once (the same texts as
 ``scripts/bench.py --scale``: the gold dev sets plus other real texts) and runs the themes stage
 again on its segments and embeddings:
 - with each seed at the default sample size: what a different random sample changes;
@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         pred[row_of] = corpus.documents["theme_id"].to_numpy()
         content = (corpus.segments["kind"] == "content").to_numpy()
         return {"themes": int(corpus.meta["themes"]["n_themes"]), "v": v_scores(pred, where), "seconds": seconds,
-                "labels": corpus.segments["theme_id"].to_numpy()[content].copy(),
-                "k": (corpus.meta["themes"].get("k_selection") or {}).get("k")}
+                "labels": corpus.segments["theme_id"].to_numpy()[content].copy()}
 
     results = {(seed, sample): run(seed, sample) for sample in samples for seed in seeds}
     names = list(where)

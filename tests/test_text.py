@@ -164,9 +164,11 @@ def test_a_one_segment_documents_tokens_are_handed_to_the_tokenize_stage():
 
     one, two = "アプリがすぐ落ちるので困っています", "配送は早かったが梱包が雑"
     tk.drop_handed()
-    segment_document(two, mask_pii=True, clauses=True, min_clause_chars=4)
+    segment_document(two, mask_pii=True, clauses=True, min_clause_chars=4, hand_tokens=True)
     assert not tk._HANDED  # two clauses: each is tokenised on its own by the tokenize stage
     segment_document(one, mask_pii=True, clauses=True, min_clause_chars=4)
+    assert not tk._HANDED  # only the segment stage hands tokens over
+    segment_document(one, mask_pii=True, clauses=True, min_clause_chars=4, hand_tokens=True)
     assert list(tk._HANDED) == [normalize(one).text]
 
     parsed = []

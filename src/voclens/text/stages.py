@@ -24,9 +24,11 @@ from voclens.text.tokenize import content_terms, drop_handed, hand_over, noun_te
 
 
 def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_chars: int,
-                     mask_mentions: bool = False, mask_urls: bool = False):
+                     mask_mentions: bool = False, mask_urls: bool = False, hand_tokens: bool = False):
     """One document -> (masked text, PII kinds found, segment rows). @mentions and URLs are
-    masked like personal data when asked (text.mentions / text.urls): shown text only, offsets kept."""
+    masked like personal data when asked (text.mentions / text.urls): shown text only, offsets kept.
+    ``hand_tokens`` (the segment stage): a document that is one segment of its own text hands
+    its tokens to the tokenize stage (``tokenize.hand_over``)."""
     norm = normalize(raw)
     toks = tokenize(norm.text)
     pii = find_pii(norm.text, toks) if mask_pii else []
@@ -47,7 +49,7 @@ def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_char
         shown = mask(raw[rs:re_], raw_pii, offset=rs) if raw_pii else raw[rs:re_]
         analysed = strip_prefixes(analysis_text(norm_seg))
         rows.append((span.sent_idx, span.clause_idx, rs, re_, shown, analysed, segment_kind(analysed), HASHTAG_RE.findall(norm_seg)))
-    if len(rows) == 1 and rows[0][5] == norm.text:  # the tokenize stage will tokenise this very text
+    if hand_tokens and len(rows) == 1 and rows[0][5] == norm.text:  # the tokenize stage's very text
         hand_over(norm.text, toks)
     return (mask(raw, raw_pii) if raw_pii else raw), [s.kind for s in shown_spans], rows
 
@@ -89,7 +91,7 @@ def _segment_chunk(texts, **opts):
                 out.append(_copied(out[seen[t]]))
             else:
                 seen[t] = len(out)
-                out.append(segment_document(t, **opts))
+                out.append(segment_document(t, hand_tokens=True, **opts))
     return out
 
 
