@@ -22,6 +22,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from voclens.text.literals import LiteralFinder
+
 _KANA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}  # ァ..ヶ -> ぁ..ゖ
 _DROP = {ord(c): None for c in "ー・･ \u3000-_‐"}
 _TABLE = {**_KANA, **_DROP}
@@ -71,25 +73,23 @@ class Matcher:
                 if f.isascii() and f.isalnum() and len(f) <= 3 and nfkc.isupper():
                     self._strict.setdefault(f, set()).add(nfkc.replace(" ", ""))
             self._exclude[e.name] = [fold(x) for x in e.exclude if fold(x)]
-        keys = sorted(self._owner, key=len, reverse=True)
-        self._re = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+        self._finder = LiteralFinder(self._owner)  # the folded spellings, longest first
 
     def __bool__(self) -> bool:
-        return self._re is not None
+        return bool(self._finder)
 
     def find(self, text: str) -> list[str]:
         """Names of the entries ``text`` mentions, in order of first mention, each once."""
-        if self._re is None or not text or self._re.search(fold(text)) is None:
+        if not self._finder or not text or next(self._finder.finditer(fold(text)), None) is None:
             return []
         nfkc, folded, idx = fold_map(text)
         found: list[str] = []
-        for m in self._re.finditer(folded):
-            key = m.group()
+        for fa, fb, key in self._finder.finditer(folded):
             name = self._owner[key]
             if name in found:
                 continue
-            a, b = idx[m.start()], idx[m.end() - 1] + 1
-            if self._accept(key, name, nfkc, folded, a, b, m.start(), m.end()):
+            a, b = idx[fa], idx[fb - 1] + 1
+            if self._accept(key, name, nfkc, folded, a, b, fa, fb):
                 found.append(name)
         return found
 
