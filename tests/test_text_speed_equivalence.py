@@ -1,6 +1,6 @@
 """The text layer's shortcuts give exactly what the plain code paths give.
 
-normalize() copies runs of plain characters whole, find_pii() skips patterns a text cannot
+tokenize() reads MeCab's output as one string, normalize() copies runs of plain characters whole, find_pii() skips patterns a text cannot
 match, split_clauses() bisects the token list, and the chunk functions reuse the result of a
 repeated text. Each test runs the shortcut against the path it replaces on awkward input.
 """
@@ -15,7 +15,7 @@ import pytest
 from voclens.text import normalize as norm_mod
 from voclens.text import pii as pii_mod
 from voclens.text.stages import _segment_chunk, _terms_chunk
-from voclens.text.tokenize import tokenize
+from voclens.text.tokenize import _tokenize_nodes, tokenize
 
 # characters that exercise every rule of normalize(): widths, marks, squashing, spaces, URLs
 _ALPHABET = list(
@@ -51,6 +51,17 @@ def test_find_pii_prefilters_change_nothing(monkeypatch):
     monkeypatch.setattr(pii_mod, "_MUNICIPALITY_RE", always)
     assert fast == [pii_mod.find_pii(t) for t in texts]
     assert any(fast)
+
+
+def test_tokens_from_mecabs_output_string_are_the_node_by_node_tokens():
+    """Whitespace MeCab skips or keeps (\\u3000 is a token, \\t and \\n are not), control
+    characters, unknown words, a surface that reads EOS, loanword glosses, quoted features."""
+    texts = _random_texts(3000, seed=11) + [
+        "\u3000テスト\u3000", "テスト\t\x0b\x0c\r\nあ", "EOS", "EOS\nEOS", "a\u2028b", "センター行き", "\"引用\",です",
+        "配送は早かったが、梱包が雑でした。(^^)", "", " ", "\n", "𪚲𪚲ñ",
+    ]
+    texts += [norm_mod.normalize(t).text for t in texts]
+    assert [tokenize(t) for t in texts] == [_tokenize_nodes(t) for t in texts]
 
 
 def test_token_offsets_never_decrease():
