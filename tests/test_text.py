@@ -7,7 +7,7 @@ import pytest
 from voclens.text.normalize import analysis_text, extract_features, normalize
 from voclens.text.pii import find_pii, mask, mask_text
 from voclens.text.segment import segment
-from voclens.text.tokenize import content_terms, japanese_nlp, tokenize
+from voclens.text.tokenize import content_terms, japanese_nlp, noun_terms, tokenize
 
 
 def _segments(raw: str, clauses: bool = True) -> list[str]:
@@ -150,10 +150,10 @@ def test_literal_finder_matches_what_the_longest_first_alternation_matches():
     assert not LiteralFinder([""]) and list(LiteralFinder([""]).finditer("abc")) == []
 
 
-def test_a_one_segment_documents_tokens_are_handed_to_the_tokenize_stage():
-    """The segment stage hands over the tokens of a document that is one segment whose analysis
-    text is the document's own text; the tokenize stage takes them instead of parsing again, with
-    the same terms; nothing is left behind."""
+def test_a_sentences_own_tokens_are_handed_to_the_tokenize_stage():
+    """The segment stage parses sentence by sentence and hands over the tokens of each segment
+    that is a whole sentence with its own text; the tokenize stage takes them instead of parsing
+    again. Terms stay what parsing each segment's text gives, and nothing is left behind."""
     import pandas as pd
 
     import voclens.text.tokenize as tk
@@ -163,6 +163,7 @@ def test_a_one_segment_documents_tokens_are_handed_to_the_tokenize_stage():
     from voclens.text.stages import Segmenter, Tokenizer, segment_document
 
     one, two = "アプリがすぐ落ちるので困っています", "配送は早かったが梱包が雑"
+    three = "ロールちゃんのライブ壁紙でほんわかしよう♪\n配送は早かったが、梱包が雑でした。田中様に電話しました。\n(^^)また買います!"
     tk.drop_handed()
     segment_document(two, mask_pii=True, clauses=True, min_clause_chars=4, hand_tokens=True)
     assert not tk._HANDED  # two clauses: each is tokenised on its own by the tokenize stage
@@ -170,10 +171,13 @@ def test_a_one_segment_documents_tokens_are_handed_to_the_tokenize_stage():
     assert not tk._HANDED  # only the segment stage hands tokens over
     segment_document(one, mask_pii=True, clauses=True, min_clause_chars=4, hand_tokens=True)
     assert list(tk._HANDED) == [normalize(one).text]
+    segment_document(three, mask_pii=True, clauses=True, min_clause_chars=4, hand_tokens=True)
+    # not the clauses, nor the sentence with a masked name
+    assert set(tk._HANDED) == {normalize(one).text, "ロールちゃんのライブ壁紙でほんわかしよう♪", "(^^)また買います!"}
 
     parsed = []
     real = tk.tokenize
-    docs = pd.DataFrame({"doc_id": [0, 1], "text": [one, two]})
+    docs = pd.DataFrame({"doc_id": [0, 1, 2], "text": [one, two, three]})
     ctx = RunContext(settings=Settings.load(overrides={"run.n_jobs": 1}))
     corpus = Segmenter()(Corpus(documents=docs, originals=docs.set_index("doc_id")["text"]), ctx)
     try:
@@ -181,6 +185,10 @@ def test_a_one_segment_documents_tokens_are_handed_to_the_tokenize_stage():
         corpus = Tokenizer()(corpus, ctx)
     finally:
         tk.tokenize = real
-    assert normalize(one).text not in parsed and len(parsed) == 2  # only the two clauses were parsed
-    assert corpus.segments["terms"].tolist()[0] == content_terms(real(normalize(one).text))
+    seg = corpus.segments
+    assert "ロールちゃんのライブ壁紙でほんわかしよう♪" in seg["norm"].tolist() and "[NAME]様に電話しました。" in seg["norm"].tolist()
+    taken = {normalize(one).text, "ロールちゃんのライブ壁紙でほんわかしよう♪", "(^^)また買います!"}
+    assert not taken & set(parsed) and sorted(parsed) == sorted(set(seg["norm"]) - taken)
+    assert seg["terms"].tolist() == [content_terms(real(t)) for t in seg["norm"]]
+    assert seg["nouns"].tolist() == [noun_terms(real(t)) for t in seg["norm"]]
     assert not tk._HANDED

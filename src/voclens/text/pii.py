@@ -81,9 +81,15 @@ def find_pii(text: str, tokens: list[Token] | None = None) -> list[PiiSpan]:
             # a bare city name is not personal; an address needs a house number or a prefecture
             if any(ch.isdigit() for ch in m.group()) or re.match(_PREF, m.group()):
                 found.append(PiiSpan(m.start(), m.end(), "address"))
-    if any(h in text for h in _config()["names"]["honorifics"]) or "申し" in text:
+    if names_possible(text):
         found.extend(_names(text, tokens if tokens is not None else tokenize(text)))
     return _merge(found)
+
+
+def names_possible(text: str) -> bool:
+    """Whether ``find_pii`` looks for names in ``text`` (and so needs its tokens): an honorific
+    (様, さん ...) or 申し (と申します) in it."""
+    return any(h in text for h in _config()["names"]["honorifics"]) or "申し" in text
 
 
 def _names(text: str, tokens: list[Token]) -> list[PiiSpan]:

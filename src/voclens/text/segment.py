@@ -55,6 +55,17 @@ def _inside(pos: int, protected: list[tuple[int, int]]) -> bool:
 
 def split_sentences(text: str, tokens: list[Token] | None = None, protected: list[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """Sentence spans: after 。!?♪ (and closing brackets), newlines, emoji or kaomoji before more text."""
+    return sentence_spans(text, mark_cuts(text) | kaomoji_ends(tokens or ()), protected)
+
+
+def kaomoji_ends(tokens: list[Token]) -> set[int]:
+    """Ends of the kaomoji UniDic knows ((^^) ( ´ ▽ ` ): 補助記号-ＡＡ), where sentences may end too."""
+    return {t.end for t in tokens if t.pos == "補助記号" and t.pos2 == "ＡＡ"}
+
+
+def mark_cuts(text: str) -> set[int]:
+    """Where sentences may end by their characters alone (no tokens needed): after 。!?♪ (and
+    closing brackets), newlines and emoji."""
     cuts = set()
     n = len(text)
     i = 0
@@ -73,9 +84,13 @@ def split_sentences(text: str, tokens: list[Token] | None = None, protected: lis
     for m in _EMOJI_RE.finditer(text):
         if m.start() > 0 and text[m.start() - 1] != "\n":
             cuts.add(m.end())
-    for t in tokens or ():
-        if t.pos == "補助記号" and t.pos2 == "ＡＡ":
-            cuts.add(t.end)
+    return cuts
+
+
+def sentence_spans(text: str, cuts: set[int], protected: list[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """Trimmed spans between ``cuts`` (none inside a protected span); a span of marks alone
+    (😊 (^^) (笑)) joins the sentence before it."""
+    n = len(text)
     bounds = sorted(c for c in cuts if 0 < c < n and not _inside(c, protected))
     spans, start = [], 0
     for c in bounds + [n]:
@@ -110,32 +125,34 @@ def _letters(text: str, a: int, b: int) -> int:
 
 
 def split_clauses(
-    text: str, start: int, end: int, tokens: list[Token], *, min_chars: int = 4, protected: list[tuple[int, int]] = ()
+    text: str, start: int, end: int, tokens: list[Token], *, min_chars: int = 4, protected: list[tuple[int, int]] = (),
+    base: int = 0,
 ) -> list[tuple[int, int]]:
     """Clause spans of the sentence ``text[start:end]`` split at contrast markers.
 
     ``tokens`` are in text order, as ``tokenize`` gives them (starts and ends never decrease), so
     the sentence's tokens are one slice, found by bisection: a scan per sentence would cost
-    sentences x tokens on a long document.
+    sentences x tokens on a long document. ``base``: the tokens' offsets count from
+    ``text[base]`` (a sentence's own parse, base = its start).
     """
     rules = _rules()
-    toks = tokens[bisect_left(tokens, start, key=_START):bisect_right(tokens, end, key=_END)]
+    toks = tokens[bisect_left(tokens, start - base, key=_START):bisect_right(tokens, end - base, key=_END)]
     cuts: list[int] = []
     for k, t in enumerate(toks):
         cut = None
         prev = toks[k - 1] if k > 0 else None
         nxt = toks[k + 1] if k + 1 < len(toks) else None
         if t.pos == "助詞" and t.pos2 == "接続助詞" and t.base in rules["particles"]:
-            cut = t.end
+            cut = t.end + base
         elif (  # ない + の + に: 〜ないのに / 高いのに (the dictionary tags this のに as two words)
             t.surface == "の" and nxt is not None and nxt.surface == "に" and prev is not None
             and prev.pos in ("助動詞", "形容詞") and k + 2 < len(toks)
             and (toks[k + 2].surface == "、" or toks[k + 2].pos not in ("助詞", "助動詞"))
         ):
-            cut = nxt.end
+            cut = nxt.end + base
         elif t.pos == "接続詞" and t.base in rules["conjunctions"] and k > 0:
             if not (prev is not None and prev.surface in ("、",) and k == 1):
-                cut = t.start
+                cut = t.start + base
         if cut is None:
             continue
         while cut < end and text[cut] in "、,， ":  # the comma stays with the first clause
@@ -163,11 +180,22 @@ def segment(
     clauses: bool = True,
     min_clause_chars: int = 4,
     protected: list[tuple[int, int]] = (),
+    sentences: list[tuple[int, int]] | None = None,
+    sentence_tokens: list[list[Token]] | None = None,
 ) -> list[SegmentSpan]:
-    """Sentence and clause spans of normalised ``text`` (offsets into ``text``)."""
+    """Sentence and clause spans of normalised ``text`` (offsets into ``text``). ``sentences``
+    when the caller has split them already (``split_sentences`` of the same arguments), and then
+    ``sentence_tokens`` instead of ``tokens`` when it has each sentence's own parse."""
     out: list[SegmentSpan] = []
-    for s_idx, (a, b) in enumerate(split_sentences(text, tokens, protected)):
-        parts = split_clauses(text, a, b, tokens, min_chars=min_clause_chars, protected=protected) if clauses else [(a, b)]
+    if sentences is None:
+        sentences = split_sentences(text, tokens, protected)
+    for s_idx, (a, b) in enumerate(sentences):
+        if not clauses:
+            parts = [(a, b)]
+        elif sentence_tokens is not None:
+            parts = split_clauses(text, a, b, sentence_tokens[s_idx], min_chars=min_clause_chars, protected=protected, base=a)
+        else:
+            parts = split_clauses(text, a, b, tokens, min_chars=min_clause_chars, protected=protected)
         for c_idx, (ca, cb) in enumerate(parts):
             out.append(SegmentSpan(ca, cb, s_idx, c_idx))
     return out

@@ -117,31 +117,42 @@ def _tokenize_nodes(text: str) -> list[Token]:
 
 _new_token = tuple.__new__  # Token(...) without the generated __new__ wrapper: 9 fields, per token
 
-# Tokens handed from the segment stage to the tokenize stage. Most short posts are one segment
-# whose analysis text is the document's normalised text itself, which the segment stage has just
-# tokenised: the same string gives the same tokens, so the tokenize stage takes them instead of
-# parsing again (84% of the distinct segment texts of 5,000 unique real texts). Keyed by the
-# text, so an entry is right for whoever takes it (threads included); taken entries leave, the
-# segment stage starts and the tokenize stage ends with it empty. Bounded (a chunk's documents,
-# ~60 MB at most) for callers that segment without a tokenize stage after them.
+# Tokens handed from the segment stage to the tokenize stage. The segment stage parses each
+# sentence on its own, and most segments are a whole sentence whose analysis text is that
+# sentence's text: the same string gives the same tokens, so the tokenize stage takes them
+# instead of parsing again (85% of the segment texts of real feedback). Keyed by the text, so
+# an entry is right for whoever takes it (threads included); taken entries leave, the segment
+# stage starts and the tokenize stage ends with it empty. Bounded by tokens (~110 MB, a chunk's
+# sentences) for callers that segment without a tokenize stage after them.
 _HANDED: dict[str, list[Token]] = {}
-_HANDED_MAX = 10_000
+_HANDED_MAX_TOKENS = 600_000
+_handed_tokens = 0
 
 
 def hand_over(text: str, tokens: list[Token]) -> None:
     """Keep ``tokens`` (of ``text``) for ``take_tokens``."""
-    if len(_HANDED) < _HANDED_MAX:
+    global _handed_tokens
+    if text not in _HANDED and _handed_tokens + len(tokens) <= _HANDED_MAX_TOKENS:
         _HANDED[text] = tokens
+        _handed_tokens += len(tokens)
 
 
 def take_tokens(text: str) -> list[Token]:
     """``tokenize(text)``, taking tokens handed over for this very text when there are some."""
+    global _handed_tokens
     toks = _HANDED.pop(text, None)
-    return tokenize(text) if toks is None else toks
+    if toks is None:
+        return tokenize(text)
+    _handed_tokens -= len(toks)
+    return toks
 
 
 def drop_handed() -> None:
+    global _handed_tokens
     _HANDED.clear()
+    _handed_tokens = 0
+
+
 _LINES: dict[str, tuple] = {}
 _LINES_MAX = 300_000  # distinct (surface, features) seen; bounded so a huge corpus cannot grow it forever
 
