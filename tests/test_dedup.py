@@ -41,6 +41,8 @@ def test_canonical_folds_reposts_urls_tags_width_and_marks():
     assert canonical(POSTS[2])[0] == key
     assert canonical("ミルク！！") == canonical("みるく")
     assert canonical("🎉🎉")[0] and canonical("🎉🎉")[0] != canonical("🎉")[0]  # emoji-only posts keep their form
+    # full-width and upper-case links, mentions and tags go too (they are matched after NFKC and lower case)
+    assert canonical("新色が出た ＨＴＴＰＳ://Example.COM/x ＷＷＷ.Shop.JP ＠Shop_Official ＃新色 #PR") == canonical("新色が出た")
 
 
 def test_exact_near_quote_and_template_posts_group_with_the_original():

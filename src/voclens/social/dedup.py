@@ -71,8 +71,13 @@ def canonical(text: str) -> tuple[str, bool]:
             break
         t, repost = t.lstrip()[m.end():], True
     t, n_quotes = r["quote_re"].subn(" ", t)
-    t = MENTION_RE.sub(" ", URL_RE.sub(" ", t))
-    t = _TRAILING_TAGS.sub("", t)
+    # each pattern only where it can match (most posts have no link, mention or hashtag)
+    if "http" in t or "www." in t:
+        t = URL_RE.sub(" ", t)
+    if "@" in t:
+        t = MENTION_RE.sub(" ", t)
+    if "#" in t:
+        t = _TRAILING_TAGS.sub("", t)
     key = _REPEATS.sub(r"\1", _NOT_WORD.sub("", t.translate(_KATA)))
     if not key:  # only emoji or marks: keep them, without spaces, so such posts still match exactly
         key = "\x00" + re.sub(r"\s+", "", t)
