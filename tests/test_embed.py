@@ -87,6 +87,28 @@ def test_a_pieces_cache_rows_do_not_depend_on_the_pieces_filled_with_it(use_embe
     assert all(np.array_equal(v, rows["alone"]) for v in rows.values()), [k for k, v in rows.items() if not np.array_equal(v, rows["alone"])]
 
 
+def test_windows_several_batches_share_are_computed_once_for_the_call(use_embedder):
+    """With small batches, most windows recur across batches: they are computed once for the
+    call, and the vectors still match the package's own pass."""
+    from voclens.embed.use import UseEmbedder, piece_tokenizer
+    from voclens.embed.use_fast import CachedUseForward
+
+    backend = use_embedder._model._model
+    texts = ["配送は早かったが梱包が雑でした。", "ご対応ありがとうございました。", "アプリが落ちるので困っています。",
+             "ポイントが付かないので困っています。", "店員さんの対応がとても良かったです。", "また利用したいと思います。",
+             "返金の手続きがわかりにくい。", "ありがとうございました。", "あ", ""] * 2
+    texts = [t + str(k) for k, t in enumerate(texts)]  # distinct texts, shared phrases
+    groups = piece_tokenizer(backend)(texts)
+    fwd = CachedUseForward(backend, token_budget=24)  # a batch or two per text
+    fwd._rows(np.fromiter((i for g in groups for i in g), dtype=np.int64))
+    lens = np.array([len(g) for g in groups])
+    plan = fwd._shared_windows(fwd.slot_[np.concatenate(groups)], lens, [(k, k + 1) for k in range(len(groups))])
+    assert all((s >= 0).sum() > 10 for s in plan.store)  # every branch has windows used by several batches
+    got = fwd.encode_ids(groups)
+    want = UseEmbedder(threads=1, cached=False).encode(texts)
+    assert float((got * want).sum(axis=1).min()) > 0.99999
+
+
 @pytest.mark.slow
 def test_repeated_texts_are_embedded_once(use_embedder):
     calls = []
