@@ -134,3 +134,28 @@ def test_shipped_lens_models_read_clear_cases(use_embedder):
     assert pick("job_type", 1) == "social"
     assert pick("intent", 2) == "question"
     assert pick("intent", 3) == "complaint" and pick("pain_point", 3) == "1"
+
+
+@pytest.mark.parametrize("ngram_range,n_features", [((1, 3), 2**18), ((2, 4), 2**20), ((1, 1), 97), ((3, 8), 2**12)])
+def test_char_ngram_hasher_gives_scikit_learns_matrix(ngram_range, n_features):
+    """The lens models were trained on HashingVectorizer(char_wb) features: the vectorised hasher
+    gives the same matrix (columns, counts, order, dtypes) on Japanese, every kind of whitespace
+    str.split knows, 4-byte characters and empty texts."""
+    import random
+
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from voclens.lenses.hashing import CharNgramHasher
+
+    rnd = random.Random(5)
+    alphabet = list("配送は早かったが梱包が雑ｱｲ漢aZ1 　\t\n\x0b\x1c\x85\xa0\u2028éü€😊𪚲ｗ。、!#@") + ["ございます", "😊😊"]
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30))) for _ in range(2000)]
+    texts += ["", " ", "a", "  a  b ", "\u3000x", "ご対応ありがとうございました。", "𠮷野家の牛丼 美味しい"]
+    want = HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range, n_features=n_features,
+                             alternate_sign=False, norm=None, lowercase=False).transform(texts)
+    got = CharNgramHasher(ngram_range, n_features).transform(texts)
+    assert sp.isspmatrix_csr(got) and got.shape == want.shape and got.dtype == want.dtype
+    for part in ("indptr", "indices", "data"):
+        assert getattr(got, part).dtype == getattr(want, part).dtype
+        assert np.array_equal(getattr(got, part), getattr(want, part)), part

@@ -17,10 +17,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from voclens.errors import ModelError, NotFittedError
+from voclens.lenses.hashing import CharNgramHasher
 from voclens.parallel import map_chunks
 
 FORMAT_VERSION = 2
@@ -43,7 +43,7 @@ def _featurizers() -> dict[str, tuple[Callable[[str], np.ndarray], int, Callable
     return out
 
 
-def _raw_chunk(hasher: HashingVectorizer | None, names: tuple[str, ...], texts) -> list[tuple]:
+def _raw_chunk(hasher: CharNgramHasher | None, names: tuple[str, ...], texts) -> list[tuple]:
     """One chunk: hashed counts (when asked) and every dense featuriser, tokenising each text once."""
     from voclens.text.tokenize import tokenize
 
@@ -91,10 +91,11 @@ def ngram_name(key: tuple) -> str:
     return f"ngrams_{lo}_{hi}_{n}"
 
 
-def _hasher(key: tuple) -> HashingVectorizer:
+def _hasher(key: tuple) -> CharNgramHasher:
+    """The char n-gram hasher the models were trained with (scikit-learn's ``HashingVectorizer``
+    features, computed a chunk at a time: ``lenses/hashing.py``)."""
     ngram_range, n_features = key
-    return HashingVectorizer(analyzer="char_wb", ngram_range=tuple(ngram_range), n_features=n_features,
-                             alternate_sign=False, norm=None, lowercase=False)
+    return CharNgramHasher(tuple(ngram_range), n_features)
 
 
 class TextClassifier:

@@ -39,6 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from voclens.arrays import concat_ranges as _ranges
 from voclens.text.normalize import MENTION_RE, URL_RE
 
 _KATA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}  # ァ..ヶ -> ぁ..ゖ
@@ -333,18 +334,3 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     """``np.unique`` for one flat array by sort + compare (numpy 2's hashing ``unique`` is slower here)."""
     x = np.sort(x)
     return x[np.r_[True, x[1:] != x[:-1]]] if len(x) else x
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """concat(arange(s, s + l) for s, l in zip(starts, lengths)), without a Python loop."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    keep = lengths > 0
-    starts, lengths = np.asarray(starts, dtype=np.int64)[keep], lengths[keep]
-    step = np.ones(total, dtype=np.int64)
-    heads = np.cumsum(lengths)[:-1]
-    step[0] = starts[0]
-    step[heads] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
-    return np.cumsum(step)

@@ -215,7 +215,7 @@ class Tokenizer:
     """Segments -> content terms for keywords and labels, and nouns for topic features.
 
     Token featurisers (``features``: name -> fn(text, tokens) -> vector) and a char n-gram
-    hasher (``ngrams``: name, HashingVectorizer) given by the pipeline run in the same pass, so
+    hasher (``ngrams``: name, CharNgramHasher) given by the pipeline run in the same pass, so
     each segment is tokenised once; their arrays go to ``corpus.features``.
     """
 
