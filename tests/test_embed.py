@@ -29,8 +29,10 @@ def test_cached_forward_pass_gives_the_package_vectors(use_embedder):
     stock = UseEmbedder(threads=1, cached=False)
     texts = ["配送は早かったが梱包が雑", "", "あ", "最高😊", "ポイントが付かない!!"] * 3
     texts += ["長い文章です。" * 400, "Delivery was late, 返金してほしい"]
+    from voclens.embed.use_fast import CachedUseForward
+
     fast = UseEmbedder(threads=1)
-    fast._forward = None  # fresh cache: the first call fills it, the second reads it
+    fast._forward = CachedUseForward(fast._backend())  # fresh cache: the first call fills it, the second reads it
     for _ in range(2):
         got = fast.encode(texts)
         want = stock.encode(texts)
@@ -44,7 +46,7 @@ def test_pieces_from_the_sentencepiece_library_match_the_package_port(use_embedd
     trained on), including runs of characters outside the vocabulary: one unk per character."""
     from voclens.embed.use import piece_tokenizer
 
-    backend = use_embedder._model._model
+    backend = use_embedder._backend()
     cut = piece_tokenizer(backend)
     assert getattr(cut, "library", None) == "sentencepiece"  # a core dependency: installed
     texts = ["配送は早かったが梱包が雑", "あ", "最高😊", "ポイントが付かない!!", "Delivery was late, 返金してほしい",
@@ -61,8 +63,15 @@ def test_a_vector_does_not_depend_on_what_was_embedded_before():
     from voclens.embed.use import UseEmbedder
 
     texts = ["配送は早かったが梱包が雑", "ポイントが付かない", "店員さんの対応が神😊"]
-    fresh = UseEmbedder(threads=1).encode(texts)
-    seasoned = UseEmbedder(threads=1)
+    from voclens.embed.use_fast import CachedUseForward
+
+    def new():
+        e = UseEmbedder(threads=1)
+        e._forward = CachedUseForward(e._backend())
+        return e
+
+    fresh = new().encode(texts)
+    seasoned = new()
     seasoned.encode(["返金の手続きがわかりにくい", "アプリが落ちる。ログインできない", "梱包が丁寧で助かりました"] * 5)
     assert np.array_equal(seasoned.encode(texts), fresh)
 
@@ -73,7 +82,7 @@ def test_a_pieces_cache_rows_do_not_depend_on_the_pieces_filled_with_it(use_embe
     of the new pieces), with pieces that share its block row, or after others."""
     from voclens.embed.use_fast import FILL_BLOCK, CachedUseForward
 
-    backend = use_embedder._model._model
+    backend = use_embedder._backend()
     cases = [("alone", [], [777]), ("later", list(range(5, 300)), [5, 777, 20000]),
              ("same block row", [], [777 + FILL_BLOCK * k for k in range(-3, 4)])]
     cases += [(f"{k} before it", [], list(range(777 - k, 778 + 5))) for k in range(1, FILL_BLOCK + 2, 3)]
@@ -87,13 +96,23 @@ def test_a_pieces_cache_rows_do_not_depend_on_the_pieces_filled_with_it(use_embe
     assert all(np.array_equal(v, rows["alone"]) for v in rows.values()), [k for k, v in rows.items() if not np.array_equal(v, rows["alone"])]
 
 
+def test_embedders_share_the_processs_loaded_weights_and_caches():
+    """Whatever their thread setting, embedders of one process use one loaded pass, so the
+    stream engine's workers inherit the main process's instead of loading their own."""
+    from voclens.embed.use import UseEmbedder
+
+    a, b = UseEmbedder(threads=1).load(), UseEmbedder(threads=2).load()
+    assert a._forward is b._forward and a._pieces is b._pieces and a._backend() is b._backend()
+    assert np.allclose(a.encode(["配送が早い"]), b.encode(["配送が早い"]), atol=1e-6)  # BLAS threads: rounding only
+
+
 def test_windows_several_batches_share_are_computed_once_for_the_call(use_embedder):
     """With small batches, most windows recur across batches: they are computed once for the
     call, and the vectors still match the package's own pass."""
     from voclens.embed.use import UseEmbedder, piece_tokenizer
     from voclens.embed.use_fast import CachedUseForward
 
-    backend = use_embedder._model._model
+    backend = use_embedder._backend()
     texts = ["配送は早かったが梱包が雑でした。", "ご対応ありがとうございました。", "アプリが落ちるので困っています。",
              "ポイントが付かないので困っています。", "店員さんの対応がとても良かったです。", "また利用したいと思います。",
              "返金の手続きがわかりにくい。", "ありがとうございました。", "あ", ""] * 2

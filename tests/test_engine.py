@@ -270,3 +270,38 @@ def test_dask_workers_get_glibc_malloc_thresholds_back():
         dask_like = subprocess.run([sys.executable, "-c", code], env={**env, "MALLOC_TRIM_THRESHOLD_": "65536"},
                                    capture_output=True, text=True, check=True).stdout.split()
         assert dask_like == ["True", "True"]
+
+
+class _Loaded:
+    """A chunkable stage that loads a "model" in ``load``: workers report whether they inherited it."""
+
+    name = "loaded"
+    chunkable = True
+    requires = ("documents.text",)
+    assigns = ("documents.loaded_by",)
+    model_pid: int | None = None
+
+    def load(self, settings) -> None:
+        import os
+
+        assert settings.run.n_jobs == 1 and settings.embed.threads == 1  # the workers' settings
+        type(self).model_pid = os.getpid()
+
+    def __call__(self, corpus, ctx):
+        corpus.documents = corpus.documents.assign(loaded_by=type(self).model_pid)
+        return corpus
+
+
+def test_stream_workers_inherit_models_loaded_before_forking():
+    import os
+
+    import pandas as pd
+
+    from voclens.corpus import Corpus
+    from voclens.engine import run_pipeline
+    from voclens.pipeline import RunContext
+
+    docs = pd.DataFrame({"doc_id": np.arange(40), "text": [f"配送は早かったが梱包が雑でした。{i}" for i in range(40)]})
+    settings = Settings.load(overrides={"engine.name": "stream", "engine.chunk_docs": 10, "run.n_jobs": 2})
+    out = run_pipeline(_head_and(_Loaded()), Corpus(documents=docs), RunContext(settings=settings))
+    assert (out.documents["loaded_by"] == os.getpid()).all()  # loaded once, here, before the workers forked

