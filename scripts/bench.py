@@ -79,14 +79,16 @@ def load_texts(data: Path, n: int) -> list[str]:
 def run_embed(csv: Path, threads: int) -> dict:
     import pandas as pd
 
+    from voclens.config import Settings
     from voclens.embed import make_embedder
 
     texts = pd.read_csv(csv, dtype=str, keep_default_na=False)["text"].tolist()
     emb = make_embedder("use", threads)
     emb.encode(texts[:10])  # load weights outside the timing
+    per_call = Settings.load().embed.batch_size  # texts per call, as the pipeline's embed stage
     t0 = time.perf_counter()
-    for a in range(0, len(texts), 256):
-        emb.encode(texts[a:a + 256])
+    for a in range(0, len(texts), per_call):
+        emb.encode(texts[a:a + per_call])
     return {"seconds": time.perf_counter() - t0, "texts": len(texts)}
 
 
