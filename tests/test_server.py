@@ -460,6 +460,12 @@ def test_merge_two_themes_leaves_one(demo):
     assert sorted(i["impact_rank"] for i in after.values()) == list(range(1, len(after) + 1))
     audit = c.get("/api/audit", params={"theme": b}, headers=demo.h("viewer")).json()["items"]
     assert audit[0]["action"] == "merge" and audit[0]["payload"]["into"] == a
+    # quotes show each text once (the demo's nearest segments repeat 残念です。 and reposts)
+    for uid in after:
+        quotes = c.get(f"/api/themes/{uid}", params={"period": demo.period}, headers=demo.h("viewer")).json()["quotes"]
+        assert quotes and len({q["text"] for q in quotes}) == len(quotes), (uid, quotes)
+    assert any(len(c.get(f"/api/themes/{u}", params={"period": demo.period}, headers=demo.h("viewer")).json()["quotes"]) == 5
+               for u in after)
     _error(c.post("/api/themes/merge", json={"themes": [a, "T9999"], "into": a}, headers=demo.h("editor")), 404, "not_found")
     _error(c.post("/api/themes/merge", json={"themes": [a, b], "into": "T0000"}, headers=demo.h("editor")), 422, "invalid_input")
 
@@ -506,4 +512,11 @@ def test_status_owner_and_notes(demo):
     assert detail["notes"][-1]["text"] == "来週の定例で確認する"
     actions = [a["action"] for a in c.get("/api/audit", params={"theme": uid}, headers=demo.h("viewer")).json()["items"]]
     assert actions[:3] == ["note", "owner", "status"]
+    # an owner can be taken back: null or an empty string leaves the theme unassigned again
+    for clear in (None, ""):
+        assert c.post(f"/api/themes/{uid}/owner", json={"department": "物流"}, headers=he).json()["owner"] == "物流"
+        assert c.post(f"/api/themes/{uid}/owner", json={"department": clear}, headers=he).json()["owner"] is None
+        assert _themes(demo)[uid]["owner"] is None
+    last = c.get("/api/audit", params={"theme": uid}, headers=demo.h("viewer")).json()["items"][0]
+    assert last["action"] == "owner"
     _error(c.post(f"/api/themes/{uid}/notes", json={"text": ""}, headers=he), 422, "invalid_input")

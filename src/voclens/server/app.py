@@ -115,7 +115,8 @@ class StatusBody(BaseModel):
 
 
 class OwnerBody(BaseModel):
-    department: str = Field(..., min_length=1, max_length=review.MAX_LABEL, examples=["物流"])
+    department: str | None = Field(..., max_length=review.MAX_LABEL, examples=["物流"],
+                                   description="the owning department; null or an empty string clears it")
 
 
 class NoteBody(BaseModel):

@@ -172,20 +172,36 @@ def _mix(df: pd.DataFrame, col: str) -> dict[str, float]:
 
 
 def quotes(st, period: str, uid: str, limit: int = 5) -> list[dict]:
-    """Representative quotes: the theme's segments nearest to its registry centroid (masked text)."""
+    """Representative quotes: the theme's segments nearest to its registry centroid (masked
+    text), each text once: reposts and stock phrases (ありがとうございました。) would otherwise
+    fill the list with one sentence, most of all in a merged theme."""
     row = st.con.execute("SELECT centroid FROM registry WHERE theme_uid = ?", [uid]).fetchone()
     if row and row[0] is not None and len(row[0]):
         try:
-            df = st.similar_segments(np.asarray(row[0], np.float32), limit,
+            df = st.similar_segments(np.asarray(row[0], np.float32), limit * _QUOTE_POOL,
                                      "s.period = ? AND s.theme_uid = ? AND s.kind = 'content'", [period, uid])
             if len(df):
-                return [{"seg_id": r["seg_id"], "doc_id": r["doc_id"], "text": r["text"], "sentiment": r["sentiment"]}
-                        for r in records(df)]
+                return _distinct_texts([{"seg_id": r["seg_id"], "doc_id": r["doc_id"], "text": r["text"],
+                                         "sentiment": r["sentiment"]} for r in records(df)], limit)
         except Exception:  # vectors of another embedder (other dimension): fall back to plain order
             pass
     df = st.con.execute("SELECT seg_id, doc_id, text, sentiment FROM segments WHERE period = ? AND theme_uid = ? "
-                        "AND kind = 'content' ORDER BY seg_id LIMIT ?", [period, uid, limit]).df()
-    return records(df)
+                        "AND kind = 'content' ORDER BY seg_id LIMIT ?", [period, uid, limit * _QUOTE_POOL]).df()
+    return _distinct_texts(records(df), limit)
+
+
+_QUOTE_POOL = 8  # candidates per quote shown, so that repeats can be skipped
+
+
+def _distinct_texts(rows: list[dict], limit: int) -> list[dict]:
+    out, seen = [], set()
+    for r in rows:
+        if r["text"] not in seen:
+            seen.add(r["text"])
+            out.append(r)
+            if len(out) == limit:
+                break
+    return out
 
 
 def theme_detail(st, uid: str, period: str | None) -> dict:

@@ -382,7 +382,7 @@ class Review:
                 "moved_segments": moved}
 
     # -- review fields -------------------------------------------------------------------------
-    def _review_field(self, user: str, uid: str, field: str, value: str) -> dict:
+    def _review_field(self, user: str, uid: str, field: str, value: str | None) -> dict:
         with self._tx(self.review_lock, timeout=10) as st:
             con = st.con
             self._known_theme(con, uid)
@@ -401,6 +401,9 @@ class Review:
         return self._review_field(user, uid, "status", status)
 
     def owner(self, user: str, uid: str, department: Any) -> dict:
+        """Set the owning department; None or a blank string clears it (unassigned again)."""
+        if department is None or (isinstance(department, str) and not department.strip()):
+            return self._review_field(user, uid, "owner", None)
         return self._review_field(user, uid, "owner", _text(department, "department", MAX_LABEL))
 
     def add_note(self, user: str, uid: str, text: Any) -> dict:

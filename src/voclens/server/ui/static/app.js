@@ -739,8 +739,7 @@
       // triage
       $("status-select").value = statusOf(t);
       const os = clear($("owner-select"));
-      // the API sets an owner but has no way to clear one: "unassigned" is offered only while there is none
-      if (!t.owner) os.append(h("option", { value: "" }, "— 未割当 Unassigned"));
+      os.append(h("option", { value: "" }, "— 未割当 Unassigned"));  // choosing it clears the owner
       const names = DEPARTMENTS.map(([n, e]) => [n, e]);
       for (const d of [...(t.departments || []), t.owner].filter(Boolean)) {
         if (!names.some(([n]) => n === d)) names.push([d, ""]);
@@ -862,8 +861,9 @@
       const department = $("owner-select").value;
       const jobs = [];
       if (status !== statusOf(t)) jobs.push(["status", { status }, `ステータスを「${STATUS_JA[status]}」にしました`]);
-      if (department && department !== (t.owner || "")) {
-        jobs.push(["owner", { department }, `担当部門を「${department}」にしました`]);
+      if (department !== (t.owner || "")) {
+        jobs.push(["owner", { department: department || null },
+                   department ? `担当部門を「${department}」にしました` : "担当部門の割り当てを外しました"]);
       }
       if (!jobs.length) { toast("変更はありません。Nothing changed.", "ok"); return; }
       const btn = $("triage-save");
