@@ -127,7 +127,8 @@ def test_health_openapi_and_docs(quick):
     for path in ["/api/batches", "/api/themes", "/api/themes/{uid}", "/api/segments", "/api/documents", "/api/search",
                  "/api/export/{name}", "/api/report", "/api/audit", "/api/themes/merge", "/api/themes/{uid}/rename",
                  "/api/themes/{uid}/split", "/api/segments/{period}/{seg_id}/move", "/api/themes/{uid}/status",
-                 "/api/themes/{uid}/owner", "/api/themes/{uid}/notes", "/api/periods", "/api/batches/{batch_id}"]:
+                 "/api/themes/{uid}/owner", "/api/themes/{uid}/notes", "/api/periods", "/api/departments",
+                 "/api/batches/{batch_id}"]:
         assert path in spec["paths"], path
     assert any(s.get("scheme") == "bearer" for s in spec["components"]["securitySchemes"].values())
     assert "multipart/form-data" in spec["paths"]["/api/batches"]["post"]["requestBody"]["content"]
@@ -496,6 +497,14 @@ def test_split_and_move(demo):
 
 
 @pytest.mark.slow
+def test_departments_come_from_the_data_file(demo):
+    from voclens.lenses.themes import departments
+
+    items = demo.client.get("/api/departments", headers=demo.h("viewer")).json()["items"]
+    assert [d["name"] for d in items] == [d["name"] for d in departments()] and len(items) >= 10
+    assert {"name": "物流", "name_en": "Logistics"}.items() <= next(d for d in items if d["name"] == "物流").items()
+
+
 def test_status_owner_and_notes(demo):
     c, he = demo.client, demo.h("editor")
     uid = next(iter(_themes(demo)))

@@ -224,6 +224,10 @@ def test_editor_reviews_merges_and_renames(server, page):
     pg.get_by_role("button", name="追加").click()
     expect(pg.locator("#t-notes")).to_contain_text("配送チームと確認する")
     pg.get_by_label("ステータス").select_option("in_progress")
+    from voclens.lenses.themes import departments
+
+    # every department of resources/goals/departments.toml (GET /api/departments), and 未割当
+    expect(pg.locator("#owner-select option")).to_have_count(len(departments()) + 1)
     pg.get_by_label("担当部門").select_option("物流")
     pg.locator("#triage-save").click()
     expect(pg.locator("#t-badges .status")).to_have_text("対応中")

@@ -238,6 +238,13 @@ def create_app(store_path: str | Path, data_dir: str | Path | None = None, *, se
     def me(user: dict = Depends(viewer)) -> dict:
         return user
 
+    @app.get("/api/departments", tags=["read"], summary="departments a theme can be owned by (resources/goals/departments.toml)")
+    def list_departments(user: dict = Depends(viewer)) -> dict:
+        from voclens.lenses.themes import departments
+
+        return {"items": [{"name": d["name"], "name_en": d.get("name_en", ""), "stages": list(d.get("stages", []))}
+                          for d in departments()]}
+
     @app.get("/api/periods", tags=["read"])
     def list_periods(user: dict = Depends(viewer), st: Store = Depends(db)) -> dict:
         return {"items": queries.periods(st.con)}

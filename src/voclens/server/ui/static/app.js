@@ -13,13 +13,8 @@
   const STATUS_JA = Object.fromEntries(STATUS.map(([k, ja]) => [k, ja]));
   const STATUS_ORDER = Object.fromEntries(STATUS.map(([k], i) => [k, i]));
   // resources/goals/departments.toml (the goals lens routes themes to these)
-  const DEPARTMENTS = [
-    ["営業", "Sales"], ["マーケティング", "Marketing"], ["カスタマーサポート", "Customer support"],
-    ["開発", "Product development"], ["UI/UX", "UI/UX design"], ["商品管理", "Merchandising"],
-    ["物流", "Logistics"], ["品質管理", "Quality assurance"], ["経営企画", "Corporate planning"],
-    ["店舗運営/現場", "Store operations"], ["広報", "Public relations"], ["法務/コンプライアンス", "Legal / compliance"],
-    ["人事/教育", "HR / training"], ["情報システム", "IT systems"], ["経理/請求", "Billing / accounts"],
-  ];
+  // the departments a theme can be owned by: GET /api/departments (resources/goals/departments.toml)
+  let DEPARTMENTS = [];
   const SENT_JA = { negative: "ネガティブ", neutral: "ニュートラル", positive: "ポジティブ", mixed: "混在" };
   const PXP_TITLE = {
     POF: "POF（Point of Failure）: 顧客満足を損なう弱点",
@@ -660,6 +655,11 @@
       let timer = null;
       $("seg-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { this.segOffset = 0; this.loadSegments(); }, 250); });
 
+      try {
+        DEPARTMENTS = (await api("/api/departments")).items.map((d) => [d.name, d.name_en || ""]);
+      } catch (e) {
+        toast(errText(e), "err");  // the owner list then offers the theme's suggested departments only
+      }
       await this.reload();
     },
 
