@@ -529,3 +529,25 @@ def test_status_owner_and_notes(demo):
     last = c.get("/api/audit", params={"theme": uid}, headers=demo.h("viewer")).json()["items"][0]
     assert last["action"] == "owner"
     _error(c.post(f"/api/themes/{uid}/notes", json={"text": ""}, headers=he), 422, "invalid_input")
+
+
+@pytest.mark.slow
+def test_report_of_a_run_written_by_the_cli(tmp_path):
+    """GET /api/report also serves the report of `voclens analyze --store --out`, while its
+    folder holds it."""
+    import voclens
+
+    store = tmp_path / "cli.duckdb"
+    csv_path = tmp_path / "w40.csv"
+    csv_path.write_text("本文,投稿日\n" + "".join(f'"{t.replace(chr(34), chr(34) * 2)}",2026-10-0{1 + i % 5}\n'
+                                                  for i, t in enumerate(SMALL * 3)), encoding="utf-8")
+    voclens.analyze([csv_path], store=store, out=tmp_path / "out", period="2026-W40")
+    srv = _start(tmp_path, store, start_worker=False)
+    try:
+        r = srv.client.get("/api/report", params={"period": "2026-W40"}, headers=srv.h("viewer"))
+        assert r.status_code == 200 and "<html" in r.text[:500].lower()
+        assert r.content == (tmp_path / "out" / "report.html").read_bytes()
+        (tmp_path / "out" / "report.html").unlink()
+        _error(srv.client.get("/api/report", params={"period": "2026-W40"}, headers=srv.h("viewer")), 404, "not_found")
+    finally:
+        srv.stop()

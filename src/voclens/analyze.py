@@ -84,7 +84,7 @@ def analyze(
     if store is None:
         corpus = run_pipeline(pipeline or default_pipeline(), corpus, ctx)
     else:
-        corpus = _run_with_store(corpus, ctx, pipeline, store, period, edits, paths, started)
+        corpus = _run_with_store(corpus, ctx, pipeline, store, period, edits, paths, started, out)
     if store is None and corpus.meta.get("watch_alerts"):  # alert terms need no history to fire
         corpus.meta["alerts"], corpus.meta["alerts_source"] = corpus.meta["watch_alerts"], "watchlist"
         if settings.alerts.webhook:
@@ -105,7 +105,7 @@ def analyze(
     return corpus
 
 
-def _run_with_store(corpus: Corpus, ctx: RunContext, pipeline, store, period, edits, paths, started) -> Corpus:
+def _run_with_store(corpus: Corpus, ctx: RunContext, pipeline, store, period, edits, paths, started, out=None) -> Corpus:
     from voclens.outputs import build_manifest
     from voclens.store import IdentityStage, Store, infer_period, read_edits
     from voclens.trends import changes, detect_spikes, send_webhook
@@ -123,6 +123,8 @@ def _run_with_store(corpus: Corpus, ctx: RunContext, pipeline, store, period, ed
         corpus = run_pipeline(pipeline or default_pipeline(identity=identity, prior=live), corpus, ctx)
         run_id = f"{period}@{started.strftime('%Y%m%dT%H%M%S')}"
         manifest = build_manifest(corpus, settings, paths, started, outputs=[])
+        if out is not None:  # where this run's report will be: the server's GET /api/report serves it
+            manifest["report"] = str((Path(out) / "report.html").resolve())
         st.write_run(corpus, period, run_id, manifest, corpus.meta["registry"], new_edits)
         weekly = st.weekly()
         a = settings.alerts

@@ -338,13 +338,14 @@ def create_app(store_path: str | Path, data_dir: str | Path | None = None, *, se
         fname = batches.safe_filename(f"{table}-{period or queries.latest_period(st.con) or 'all'}.{fmt}")
         return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{fname}"'})
 
-    @app.get("/api/report", tags=["read"], summary="HTML report of the latest finished batch (for a period)",
+    @app.get("/api/report", tags=["read"], summary="HTML report of the latest finished batch or stored run with an output folder (for a period)",
              response_class=FileResponse)
     def report(period: str | None = None, user: dict = Depends(viewer)):
         path = state.batches.latest_report(period)
         if path is None:
             raise ApiError(404, "not_found", "No report" + (f" for period {period!r}" if period else "") +
-                           ": reports are written by batches run through this server (POST /api/batches).")
+                           ": reports are written by batches run through this server (POST /api/batches) and by "
+                           "'voclens analyze FILES --store STORE --out FOLDER' (the folder must still hold it).")
         return FileResponse(path, media_type="text/html; charset=utf-8")
 
     @app.get("/api/audit", tags=["read"])

@@ -148,8 +148,11 @@ class BatchManager:
             [batch_id, options.get("period"), _now(), json.dumps([f.name for f in files], ensure_ascii=False),
              json.dumps(options, ensure_ascii=False), user],
         )
+        # the batch as accepted, read before the worker can take it (read after, the 202 response
+        # said "running" now and then)
+        row = self.get(batch_id)
         self.queue.put(batch_id)
-        return self.get(batch_id)
+        return row
 
     def _update(self, batch_id: str, **fields: Any) -> None:
         from voclens.server.queries import py
@@ -191,7 +194,9 @@ class BatchManager:
         return self._rows()[:limit]
 
     def latest_report(self, period: str | None) -> Path | None:
-        """report.html of the newest finished batch (for ``period`` when given)."""
+        """report.html of the newest finished batch (for ``period`` when given), else of the
+        newest run written to the store with an output folder (``voclens analyze --store --out``)
+        whose report is still there."""
         where, params = "WHERE status = 'done'", []
         if period:
             where += " AND period = ?"
@@ -199,6 +204,17 @@ class BatchManager:
         for r in self._rows(where, params):
             p = self.folder(r["batch_id"]) / "report.html"
             if p.is_file():
+                return p
+        st = self.db()
+        try:
+            rows = st.con.execute(
+                "SELECT json_extract_string(manifest, '$.report') FROM runs WHERE (? IS NULL OR period = ?) "
+                "ORDER BY created DESC", [period, period]).fetchall()
+        finally:
+            st.close()
+        for (path,) in rows:
+            p = Path(path) if path else None
+            if p is not None and p.name == "report.html" and p.is_file():  # only ever a report file
                 return p
         return None
 
