@@ -273,7 +273,7 @@ def test_dask_workers_get_glibc_malloc_thresholds_back():
 
 
 class _Loaded:
-    """A chunkable stage that loads a "model" in ``load``: workers report whether they inherited it."""
+    """A chunkable stage that loads a "model" in ``preload``: workers report whether they inherited it."""
 
     name = "loaded"
     chunkable = True
@@ -281,7 +281,7 @@ class _Loaded:
     assigns = ("documents.loaded_by",)
     model_pid: int | None = None
 
-    def load(self, settings) -> None:
+    def preload(self, settings) -> None:
         import os
 
         assert settings.run.n_jobs == 1 and settings.embed.threads == 1  # the workers' settings

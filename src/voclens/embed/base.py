@@ -66,7 +66,7 @@ class EmbedStage:
     def __init__(self, embedder: Embedder | None = None):
         self.embedder = embedder
 
-    def load(self, settings) -> None:
+    def preload(self, settings) -> None:
         """Load the model before the engine forks its chunk workers, so that they share it.
         Only embedders that say they can (``load``): the default one is numpy and OpenBLAS,
         safe to fork after use; torch's thread pools are not."""

@@ -264,7 +264,7 @@ def local_chunks(head: list[Stage], corpus: Corpus, ctx: RunContext) -> Iterator
     Each worker runs whole chunks single-threaded (one BLAS thread, no inner pool): on 2 cores
     the embedder encodes about twice as many texts per second this way as one process with two
     BLAS threads, whose small matrix products do not split well (docs/benchmarks.md). Workers
-    are forked, so they inherit the loaded models (stages' ``load``, called first); at most 2
+    are forked, so they inherit the loaded models (stages' ``preload``, called first); at most 2
     chunks per worker are in flight.
     """
     import multiprocessing as mp
@@ -284,8 +284,8 @@ def local_chunks(head: list[Stage], corpus: Corpus, ctx: RunContext) -> Iterator
         return
     worker_settings = settings.merge({"run.n_jobs": 1, "embed.threads": 1})
     for stage in head:  # models loaded here are inherited by the forked workers, not loaded by each
-        if hasattr(stage, "load"):
-            stage.load(worker_settings)
+        if hasattr(stage, "preload"):
+            stage.preload(worker_settings)
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_init_worker,
                              initargs=(head, worker_settings, dtype)) as pool:
         pending = [pool.submit(_worker_chunk, d, o) for d, o in _take(chunks, 2 * jobs)]
