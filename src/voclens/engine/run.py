@@ -14,6 +14,7 @@ from voclens.config import Settings
 from voclens.corpus import Corpus
 from voclens.errors import EngineError
 from voclens.engine.store import EmbeddingFile, release_pages
+from voclens.parallel import gc_paused
 from voclens.pipeline import Pipeline, RunContext, Stage, is_chunkable, is_input_only, peak_rss_mib
 
 
@@ -230,7 +231,8 @@ def run_chunk(head: list[Stage], settings: Settings, documents: pd.DataFrame, or
     """The head stages over one chunk of documents (also the Dask task). Features are dropped
     here: they are per-segment inputs of the head's classifiers, not results."""
     sub = Corpus(documents=documents, originals=originals)
-    sub = Pipeline(head)(sub, RunContext(settings=settings))
+    with gc_paused():  # a chunk's objects are short-lived and acyclic (see gc_paused)
+        sub = Pipeline(head)(sub, RunContext(settings=settings))
     sub.meta.pop("peak_rss_mib", None)  # a worker's own; chunk metas add up, peaks do not
     emb = None if sub.embeddings is None else np.asarray(sub.embeddings).astype(dtype, copy=False)
     return ChunkResult(share_strings(sub.documents), share_strings(sub.segments), emb, sub.meta)

@@ -6,15 +6,13 @@ every core; the stages only gather the results into tables.
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from voclens.corpus import Corpus
-from voclens.parallel import map_chunks
+from voclens.parallel import gc_paused, map_chunks
 from voclens.pipeline import RunContext
 from voclens.text.boilerplate import segment_kind, strip_prefixes
 from voclens.text.normalize import HASHTAG_RE, MENTION_RE, URL_RE, analysis_text, normalize
@@ -94,26 +92,11 @@ def shown_document(raw: str, opts) -> str:
     return segment_document(raw, **segment_options(opts))[0]
 
 
-@contextmanager
-def _gc_paused():
-    """No cyclic garbage collection while a chunk runs. A chunk allocates a few hundred thousand
-    short-lived tuples (tokens) that hold no cycles, and each allocation burst made the collector
-    scan every live object of the run again: about 15% of the segment stage. What a chunk leaves for
-    the collector (spaCy ``Doc``s) is collected after it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _segment_chunk(texts, **opts):
     """``segment_document`` per text. A text seen earlier in the chunk (なし, 特になし, a repost)
     reuses that result, copied so that no two rows share a list."""
     out, seen = [], {}
-    with _gc_paused():
+    with gc_paused():
         for t in texts:
             if t in seen:
                 out.append(_copied(out[seen[t]]))
@@ -139,7 +122,7 @@ def _copied(result):
 def _terms_chunk(texts, features: dict | None = None, hasher=None):
     """Terms and nouns per text; with ``features``/``hasher``, the same pass also computes each
     token featuriser and the hashed n-grams of the chunk (one tokenisation for everything)."""
-    with _gc_paused():
+    with gc_paused():
         return _terms(texts, features, hasher)
 
 
