@@ -33,7 +33,8 @@ def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_char
     segment texts of real feedback, so most text is parsed once instead of twice."""
     norm = normalize(raw)
     text = norm.text
-    links = [m.span() for m in URL_RE.finditer(text)] + [m.span() for m in MENTION_RE.finditer(text)]
+    urls, mentions = [m.span() for m in URL_RE.finditer(text)], [m.span() for m in MENTION_RE.finditer(text)]
+    links = urls + mentions
     cuts = mark_cuts(text)
     pieces = sentence_spans(text, cuts, links)
     parsed = [tokenize(text[a:b]) for a, b in pieces]
@@ -43,8 +44,8 @@ def segment_document(raw: str, *, mask_pii: bool, clauses: bool, min_clause_char
     pii = find_pii(text, toks) if mask_pii else []
     shown_spans = pii  # the analysis text drops mentions and URLs itself; shown text masks them by setting
     if mask_mentions or mask_urls:
-        shown_spans = _merge([*pii, *(PiiSpan(*m.span(), "mention") for m in MENTION_RE.finditer(text) if mask_mentions),
-                              *(PiiSpan(*m.span(), "url") for m in URL_RE.finditer(text) if mask_urls)])
+        shown_spans = _merge([*pii, *(PiiSpan(a, b, "mention") for a, b in mentions if mask_mentions),
+                              *(PiiSpan(a, b, "url") for a, b in urls if mask_urls)])
     raw_pii = [PiiSpan(*norm.raw_span(s.start, s.end), s.kind) for s in shown_spans]  # same spans, original offsets
     protected = [(s.start, s.end) for s in pii] + links
     sentences, own = pieces, parsed
